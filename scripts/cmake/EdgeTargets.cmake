@@ -13,16 +13,12 @@ endfunction()
 # -- Warnings (errors by default) -----------------------------------------------------------------
 add_library(edge_warnings INTERFACE)
 target_compile_options(edge_warnings INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow -Wcast-align -Wnon-virtual-dtor -Wold-style-cast
-  -Woverloaded-virtual -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
-  -Wsign-conversion -Wconversion)
+  -Wall -Wextra -Wpedantic -Wshadow -Wcast-align -Wdouble-promotion -Wformat=2
+  -Wimplicit-fallthrough -Wsign-conversion -Wconversion
+  $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual>)
 if(EDGE_WERROR)
   target_compile_options(edge_warnings INTERFACE -Werror)
 endif()
-# C sources (startup code) do not take C++-only warnings.
-add_library(edge_c_warnings INTERFACE)
-target_compile_options(edge_c_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
-  $<$<BOOL:${EDGE_WERROR}>:-Werror>)
 
 # -- Code that runs on devices: no exceptions, no RTTI, no heap -----------------------------------
 # drivers/, firmware/ and schemas/ link this on every target kind, so the host build proves the
@@ -117,4 +113,35 @@ function(edge_add_unit_test name)
   # time instead (PRE_TEST), which also keeps cross builds from needing the emulator to build.
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
                        PROPERTIES LABELS "unit")
+endfunction()
+
+# -- Firmware images ------------------------------------------------------------------------------
+# edge_firmware_image(<name> SOURCES <files...> LIBS <targets...>)
+# One program for the configured board: an ELF plus a raw .bin on a Cortex-M board (its size is
+# printed after every link), a plain executable on Linux boards.
+function(edge_firmware_image name)
+  cmake_parse_arguments(arg "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${arg_SOURCES})
+  target_link_libraries(${name} PRIVATE ${arg_LIBS} edge_board edge_embedded edge_warnings)
+  if(EDGE_TARGET_KIND STREQUAL "mcu")
+    set_target_properties(${name} PROPERTIES SUFFIX ".elf")
+    target_link_options(${name} PRIVATE "-Wl,-Map=$<TARGET_FILE_DIR:${name}>/${name}.map")
+    add_custom_command(TARGET ${name} POST_BUILD
+      COMMAND "${CMAKE_OBJCOPY}" -O binary "$<TARGET_FILE:${name}>"
+              "$<TARGET_FILE_DIR:${name}>/${name}.bin"
+      COMMAND "${CMAKE_SIZE}" "$<TARGET_FILE:${name}>"
+      VERBATIM)
+  endif()
+endfunction()
+
+# edge_add_target_test(<name> SOURCES <files...> LIBS <targets...>)
+# A test program that runs on the board itself: under qemu-system-arm on a Cortex-M board
+# (semihosting carries its output and exit status), under qemu-user on ARM Linux, natively on
+# the host. Uses the small harness in firmware/testing (no GoogleTest on a microcontroller).
+function(edge_add_target_test name)
+  cmake_parse_arguments(arg "" "" "SOURCES;LIBS" ${ARGN})
+  edge_firmware_image(${name} SOURCES ${arg_SOURCES} LIBS ${arg_LIBS} edge_target_test)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS "target" TIMEOUT 120
+                       FAIL_REGULAR_EXPRESSION "FAILED")
 endfunction()

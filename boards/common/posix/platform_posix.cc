@@ -1,0 +1,103 @@
+// edge::platform on Linux (the host simulator and the Linux ARM agent): byte streams over file
+// descriptors, CLOCK_MONOTONIC, exit().
+//
+// The link and the console are the descriptors named by EDGE_LINK_FD and EDGE_CONSOLE_FD
+// (a pty, a socket, a serial port opened by whoever starts the process); by default the link is
+// stdout and the console is stdin/stderr, so the image can be tried by hand.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "edge/platform/platform.h"
+
+namespace edge::platform {
+namespace {
+
+int fd_from_env(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') {
+    return fallback;
+  }
+  char* end = nullptr;
+  const long fd = std::strtol(value, &end, 10);
+  return (*end == '\0' && fd >= 0 && fd < 1024) ? static_cast<int>(fd) : fallback;
+}
+
+class FdStream final : public ByteStream {
+ public:
+  FdStream() = default;
+  void open(int read_fd, int write_fd) {
+    read_fd_ = read_fd;
+    write_fd_ = write_fd;
+    const int flags = ::fcntl(read_fd_, F_GETFL);
+    if (flags >= 0) {
+      (void)::fcntl(read_fd_, F_SETFL, flags | O_NONBLOCK);
+    }
+  }
+
+  std::size_t write(std::span<const std::uint8_t> bytes) override {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      const ssize_t n = ::write(write_fd_, bytes.data() + sent, bytes.size() - sent);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        break;
+      }
+      sent += static_cast<std::size_t>(n);
+    }
+    return sent;
+  }
+
+  std::size_t read(std::span<std::uint8_t> out) override {
+    const ssize_t n = ::read(read_fd_, out.data(), out.size());
+    return n > 0 ? static_cast<std::size_t>(n) : 0U;
+  }
+
+ private:
+  int read_fd_ = -1;
+  int write_fd_ = -1;
+};
+
+FdStream g_link;
+FdStream g_console;
+
+}  // namespace
+
+void init() {
+  const int link_fd = fd_from_env("EDGE_LINK_FD", STDOUT_FILENO);
+  const int console_fd = fd_from_env("EDGE_CONSOLE_FD", -1);
+  g_link.open(link_fd, link_fd);
+  if (console_fd >= 0) {
+    g_console.open(console_fd, console_fd);
+  } else {
+    g_console.open(STDIN_FILENO, STDERR_FILENO);
+  }
+}
+
+ByteStream& link() { return g_link; }
+ByteStream& console() { return g_console; }
+
+std::uint64_t monotonic_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000U +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1'000U;
+}
+
+void halt(int exit_code) {
+  std::fflush(nullptr);
+  std::_Exit(exit_code);
+}
+
+void test_log(const char* line) {
+  std::fputs(line, stdout);
+  std::fputc('\n', stdout);
+}
+
+}  // namespace edge::platform

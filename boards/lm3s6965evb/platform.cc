@@ -1,0 +1,140 @@
+// edge::platform for the LM3S6965: UART0 = link, UART1 = console, SysTick = time base,
+// semihosting = exit status and test output (QEMU's -semihosting-config enable=on).
+//
+// Register offsets: Stellaris LM3S6965 datasheet (DS-LM3S6965), sections 5 (System Control),
+// 12 (UART, PL011-compatible); SysTick: ARMv7-M Architecture Reference Manual, B3.3.
+#include <cstdint>
+
+#include "edge/platform/platform.h"
+
+namespace edge::platform {
+namespace {
+
+constexpr std::uint32_t kSystemClockHz = 50'000'000;  // board.json clock_hz (PLL, 50 MHz)
+constexpr std::uint32_t kTickHz = 1000;
+constexpr std::uint32_t kBaud = 115200;
+
+template <typename T = std::uint32_t>
+volatile T& reg(std::uintptr_t address) {
+  return *reinterpret_cast<volatile T*>(address);
+}
+
+constexpr std::uintptr_t kSysctlRcgc1 = 0x400FE104;  // UART0 bit 0, UART1 bit 1
+constexpr std::uintptr_t kSysctlRcgc2 = 0x400FE108;  // GPIOA bit 0, GPIOD bit 3
+
+constexpr std::uintptr_t kSysTickCtrl = 0xE000E010;
+constexpr std::uintptr_t kSysTickLoad = 0xE000E014;
+constexpr std::uintptr_t kSysTickVal = 0xE000E018;
+
+volatile std::uint64_t g_ticks = 0;
+
+class Uart final : public ByteStream {
+ public:
+  explicit constexpr Uart(std::uintptr_t base) : base_(base) {}
+
+  void init() const {
+    // 115200 8N1, FIFOs on. Divisor = clock / (16 * baud) = 27.126 -> IBRD 27, FBRD 8.
+    constexpr std::uint32_t kDivX64 = (kSystemClockHz * 4U + kBaud / 2U) / kBaud;
+    reg(base_ + kCtl) = 0;
+    reg(base_ + kIbrd) = kDivX64 / 64U;
+    reg(base_ + kFbrd) = kDivX64 % 64U;
+    reg(base_ + kLcrh) = kLcrhWordLength8 | kLcrhFifoEnable;
+    reg(base_ + kCtl) = kCtlUartEnable | kCtlTxEnable | kCtlRxEnable;
+  }
+
+  std::size_t write(std::span<const std::uint8_t> bytes) override {
+    for (const std::uint8_t b : bytes) {
+      while ((reg(base_ + kFr) & kFrTxFull) != 0U) {
+      }
+      reg(base_ + kDr) = b;
+    }
+    return bytes.size();
+  }
+
+  std::size_t read(std::span<std::uint8_t> out) override {
+    std::size_t n = 0;
+    while (n < out.size() && (reg(base_ + kFr) & kFrRxEmpty) == 0U) {
+      out[n++] = static_cast<std::uint8_t>(reg(base_ + kDr) & 0xFFU);
+    }
+    return n;
+  }
+
+ private:
+  static constexpr std::uintptr_t kDr = 0x000;
+  static constexpr std::uintptr_t kFr = 0x018;
+  static constexpr std::uintptr_t kIbrd = 0x024;
+  static constexpr std::uintptr_t kFbrd = 0x028;
+  static constexpr std::uintptr_t kLcrh = 0x02C;
+  static constexpr std::uintptr_t kCtl = 0x030;
+  static constexpr std::uint32_t kFrRxEmpty = 1U << 4U;
+  static constexpr std::uint32_t kFrTxFull = 1U << 5U;
+  static constexpr std::uint32_t kLcrhFifoEnable = 1U << 4U;
+  static constexpr std::uint32_t kLcrhWordLength8 = 3U << 5U;
+  static constexpr std::uint32_t kCtlUartEnable = 1U << 0U;
+  static constexpr std::uint32_t kCtlTxEnable = 1U << 8U;
+  static constexpr std::uint32_t kCtlRxEnable = 1U << 9U;
+
+  std::uintptr_t base_;
+};
+
+Uart g_link(0x4000C000);     // UART0
+Uart g_console(0x4000D000);  // UART1
+
+// ARM semihosting (IHI 0057): operation in r0, argument block in r1, BKPT 0xAB on M-profile.
+std::uint32_t semihost(std::uint32_t op, const void* arg) {
+  register std::uint32_t r0 asm("r0") = op;
+  register const void* r1 asm("r1") = arg;
+  asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+  return r0;
+}
+constexpr std::uint32_t kSysWrite0 = 0x04;
+constexpr std::uint32_t kSysExitExtended = 0x20;
+constexpr std::uint32_t kAdpStoppedApplicationExit = 0x20026;
+
+}  // namespace
+
+void init() {
+  reg(kSysctlRcgc1) = reg(kSysctlRcgc1) | 0x3U;
+  reg(kSysctlRcgc2) = reg(kSysctlRcgc2) | 0x9U;
+  g_link.init();
+  g_console.init();
+  reg(kSysTickLoad) = kSystemClockHz / kTickHz - 1U;
+  reg(kSysTickVal) = 0;
+  reg(kSysTickCtrl) = 0x7;  // processor clock, interrupt, enable
+}
+
+ByteStream& link() { return g_link; }
+ByteStream& console() { return g_console; }
+
+std::uint64_t monotonic_us() {
+  // Read ticks and the down-counter consistently: retry if a tick landed in between.
+  std::uint64_t ticks = 0;
+  std::uint32_t current = 0;
+  do {
+    ticks = g_ticks;
+    current = reg(kSysTickVal);
+  } while (ticks != g_ticks);
+  const std::uint32_t reload = kSystemClockHz / kTickHz;
+  const std::uint64_t elapsed_cycles = reload - 1U - current;
+  return ticks * (1'000'000U / kTickHz) + elapsed_cycles * 1'000'000U / kSystemClockHz;
+}
+
+void halt(int exit_code) {
+  const std::uint32_t block[2] = {kAdpStoppedApplicationExit,
+                                  static_cast<std::uint32_t>(exit_code)};
+  semihost(kSysExitExtended, block);
+  for (;;) {
+    asm volatile("wfi");
+  }
+}
+
+void test_log(const char* line) {
+  semihost(kSysWrite0, line);
+  semihost(kSysWrite0, "\n");
+}
+
+}  // namespace edge::platform
+
+extern "C" void edge_systick_handler() { edge::platform::g_ticks = edge::platform::g_ticks + 1; }
+
+extern "C" [[noreturn]] void edge_platform_halt(int exit_code) { edge::platform::halt(exit_code); }

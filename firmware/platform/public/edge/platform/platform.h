@@ -1,0 +1,46 @@
+// What the firmware application needs from the board it runs on, and nothing more.
+//
+// Each board folder (boards/<board>/) implements this header once: UART registers on a Cortex-M,
+// file descriptors on Linux, a pty or socket for the host simulator. The build picks the
+// implementation (boards/<board>/board.cmake), never an #ifdef in application code.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace edge::platform {
+
+/// A byte pipe: a UART, a serial port, a socket.
+class ByteStream {
+ public:
+  ByteStream(const ByteStream&) = delete;
+  ByteStream& operator=(const ByteStream&) = delete;
+
+  /// Sends all of `bytes`, waiting for room if the transmitter is busy. Returns the number of
+  /// bytes sent, which is less than bytes.size() only if the stream has failed (link down).
+  virtual std::size_t write(std::span<const std::uint8_t> bytes) = 0;
+  /// Copies whatever has arrived, up to out.size() bytes, without waiting. Returns 0 when
+  /// nothing is pending.
+  virtual std::size_t read(std::span<std::uint8_t> out) = 0;
+
+ protected:
+  ByteStream() = default;
+  ~ByteStream() = default;  // boards own their streams statically; never deleted through this
+};
+
+/// Brings up clocks, UARTs and the tick. Call once, first.
+void init();
+/// The framed event link to the gateway.
+ByteStream& link();
+/// The line-based configuration console, on its own UART.
+ByteStream& console();
+/// Microseconds since boot; monotonic, never wraps in the device's lifetime.
+std::uint64_t monotonic_us();
+/// Stops the program with `exit_code`: the emulator's exit status under QEMU (semihosting) or
+/// the process's on Linux; a reset on hardware.
+[[noreturn]] void halt(int exit_code);
+/// Writes a line to wherever test output goes (semihosting under QEMU, stdout on Linux).
+void test_log(const char* line);
+
+}  // namespace edge::platform
