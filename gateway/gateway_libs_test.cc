@@ -2,6 +2,7 @@
 // on disk (put, commit, read back after reopening) and a Paho MQTT v5 async client with its own
 // persistence off (our LMDB buffer is the store).
 #include <lmdb.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>

@@ -3,9 +3,9 @@
 //
 // Register offsets: Stellaris LM3S6965 datasheet (DS-LM3S6965), sections 5 (System Control),
 // 12 (UART, PL011-compatible); SysTick: ARMv7-M Architecture Reference Manual, B3.3.
-#include <cstdint>
-
 #include "edge/platform/platform.h"
+
+#include <cstdint>
 
 namespace edge::platform {
 namespace {
@@ -103,8 +103,12 @@ void init() {
   reg(kSysTickCtrl) = 0x7;  // processor clock, interrupt, enable
 }
 
-ByteStream& link() { return g_link; }
-ByteStream& console() { return g_console; }
+ByteStream& link() {
+  return g_link;
+}
+ByteStream& console() {
+  return g_console;
+}
 
 std::uint64_t monotonic_us() {
   // Read ticks and the down-counter consistently: retry if a tick landed in between.
@@ -135,6 +139,10 @@ void test_log(const char* line) {
 
 }  // namespace edge::platform
 
-extern "C" void edge_systick_handler() { edge::platform::g_ticks = edge::platform::g_ticks + 1; }
+extern "C" void edge_systick_handler() {
+  edge::platform::g_ticks = edge::platform::g_ticks + 1;
+}
 
-extern "C" [[noreturn]] void edge_platform_halt(int exit_code) { edge::platform::halt(exit_code); }
+extern "C" [[noreturn]] void edge_platform_halt(int exit_code) {
+  edge::platform::halt(exit_code);
+}

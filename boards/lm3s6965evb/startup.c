@@ -31,7 +31,9 @@ __attribute__((noreturn)) void edge_reset_handler(void) {
 }
 
 /* Under QEMU a fault ends the run with a distinctive status (0x7F) instead of hanging a test. */
-static void fault_handler(void) { edge_platform_halt(0x7F); }
+static void fault_handler(void) {
+  edge_platform_halt(0x7F);
+}
 static void ignore_interrupt(void) {}
 
 typedef void (*Vector)(void);
@@ -46,7 +48,10 @@ __attribute__((section(".vectors"), used)) const Vector kVectors[16] = {
     fault_handler, /* MemManage */
     fault_handler, /* BusFault */
     fault_handler, /* UsageFault */
-    0, 0, 0, 0,
+    0,
+    0,
+    0,
+    0,
     ignore_interrupt, /* SVCall */
     ignore_interrupt, /* DebugMonitor */
     0,

@@ -27,8 +27,7 @@ struct Counters {
 } g_counters;
 
 void console_write(const char* text) {
-  edge::platform::console().write(
-      {reinterpret_cast<const std::uint8_t*>(text), std::strlen(text)});
+  edge::platform::console().write({reinterpret_cast<const std::uint8_t*>(text), std::strlen(text)});
 }
 
 bool send_hello() {

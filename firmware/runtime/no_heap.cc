@@ -5,16 +5,34 @@
 #include <new>
 
 namespace {
-[[noreturn]] void heap_used() { __builtin_trap(); }
+[[noreturn]] void heap_used() {
+  __builtin_trap();
+}
 }  // namespace
 
-void* operator new(std::size_t) { heap_used(); }
-void* operator new[](std::size_t) { heap_used(); }
-void* operator new(std::size_t, const std::nothrow_t&) noexcept { heap_used(); }
-void* operator new[](std::size_t, const std::nothrow_t&) noexcept { heap_used(); }
+void* operator new(std::size_t) {
+  heap_used();
+}
+void* operator new[](std::size_t) {
+  heap_used();
+}
+void* operator new(std::size_t, const std::nothrow_t&) noexcept {
+  heap_used();
+}
+void* operator new[](std::size_t, const std::nothrow_t&) noexcept {
+  heap_used();
+}
 // Deleting destructors of classes with virtual destructors reference these; nothing was ever
 // allocated, so nothing is ever freed.
-void operator delete(void*) noexcept { heap_used(); }
-void operator delete[](void*) noexcept { heap_used(); }
-void operator delete(void*, std::size_t) noexcept { heap_used(); }
-void operator delete[](void*, std::size_t) noexcept { heap_used(); }
+void operator delete(void*) noexcept {
+  heap_used();
+}
+void operator delete[](void*) noexcept {
+  heap_used();
+}
+void operator delete(void*, std::size_t) noexcept {
+  heap_used();
+}
+void operator delete[](void*, std::size_t) noexcept {
+  heap_used();
+}

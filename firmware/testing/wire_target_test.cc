@@ -26,8 +26,8 @@ void cobs_round_trips_254_byte_runs() {
   static std::array<std::uint8_t, 600> in{};
   static std::array<std::uint8_t, 610> encoded{};
   static std::array<std::uint8_t, 610> decoded{};
-  for (const std::size_t length : {std::size_t{253}, std::size_t{254}, std::size_t{255},
-                                   std::size_t{508}, std::size_t{600}}) {
+  for (const std::size_t length :
+       {std::size_t{253}, std::size_t{254}, std::size_t{255}, std::size_t{508}, std::size_t{600}}) {
     for (std::size_t i = 0; i < length; ++i) {
       in[i] = static_cast<std::uint8_t>(1U + i % 255U);
     }
@@ -48,7 +48,8 @@ void batch_frames_and_verifies_without_heap() {
   static edge::wire::StaticBuilder<edge::wire::kEventBuilderSize> event_builder;
   static edge::wire::StaticBuilder<edge::wire::kLinkBuilderSize> link_builder;
   static std::array<std::array<std::uint8_t, edge::wire::kMaxEventSize>,
-                    edge::wire::kMaxBatchEvents> ring{};
+                    edge::wire::kMaxBatchEvents>
+      ring{};
   static std::array<std::span<const std::uint8_t>, edge::wire::kMaxBatchEvents> events{};
   for (std::uint32_t seq = 0; seq < edge::wire::kMaxBatchEvents; ++seq) {
     edge::wire::EventFields f;

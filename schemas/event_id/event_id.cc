@@ -79,7 +79,7 @@ Result<EventId, EventIdError> parse_event_id(std::string_view text) {
     if (c >= '0' && c <= '9') {
       nibble = static_cast<std::uint64_t>(c - '0');
     } else if (c >= 'a' && c <= 'f') {
-      nibble = static_cast<std::uint64_t>(c - 'a' + 10);
+      nibble = static_cast<std::uint64_t>(c - 'a') + 10U;
     } else {
       return EventIdError::kMalformed;
     }

@@ -37,9 +37,9 @@ TEST(EventId, FormatRefusesAShortBuffer) {
 }
 
 TEST(EventId, ParseRoundTripsFormat) {
-  for (const EventId& id : {EventId{0, 0, 0}, EventId{0xA1, 7, 42},
-                            EventId{0x0123456789ABCDEFULL, 1, UINT32_MAX},
-                            EventId{UINT64_MAX, UINT32_MAX, 0}}) {
+  for (const EventId& id :
+       {EventId{0, 0, 0}, EventId{0xA1, 7, 42}, EventId{0x0123456789ABCDEFULL, 1, UINT32_MAX},
+        EventId{UINT64_MAX, UINT32_MAX, 0}}) {
     const auto parsed = parse_event_id(format(id));
     ASSERT_TRUE(parsed.ok()) << format(id);
     EXPECT_EQ(parsed.value(), id);
@@ -47,12 +47,11 @@ TEST(EventId, ParseRoundTripsFormat) {
 }
 
 TEST(EventId, ParseRefusesAnythingButTheExactTextForm) {
-  for (const char* text : {"", "00000000000000a1-7", "00000000000000A1-7-42",
-                           "0000000000000a1-7-42", "000000000000000a1-7-42",
-                           "00000000000000a1-07-42", "00000000000000a1-7-+42",
-                           "00000000000000a1-7-42 ", "00000000000000a1--7-42",
-                           "00000000000000a1-7-4294967296", "00000000000000a1-7-42-1",
-                           "00000000000000a1_7_42", "00000000000000g1-7-42"}) {
+  for (const char* text :
+       {"", "00000000000000a1-7", "00000000000000A1-7-42", "0000000000000a1-7-42",
+        "000000000000000a1-7-42", "00000000000000a1-07-42", "00000000000000a1-7-+42",
+        "00000000000000a1-7-42 ", "00000000000000a1--7-42", "00000000000000a1-7-4294967296",
+        "00000000000000a1-7-42-1", "00000000000000a1_7_42", "00000000000000g1-7-42"}) {
     const auto parsed = parse_event_id(text);
     EXPECT_FALSE(parsed.ok()) << '"' << text << '"';
   }

@@ -67,8 +67,8 @@ TEST(Cobs, EmptyInputEncodesToOneByte) {
 
 TEST(Cobs, RoundTripsTheRunEdgesAndAllZeroPayloads) {
   std::mt19937 rng(7);
-  for (const std::size_t length : std::initializer_list<std::size_t>{
-           1, 2, 253, 254, 255, 256, 507, 508, 509, 762, 1000, 2052}) {
+  for (const std::size_t length : std::initializer_list<std::size_t>{1, 2, 253, 254, 255, 256, 507,
+                                                                     508, 509, 762, 1000, 2052}) {
     Bytes nonzero(length);
     std::generate(nonzero.begin(), nonzero.end(),
                   [&] { return static_cast<std::uint8_t>(1 + rng() % 255); });

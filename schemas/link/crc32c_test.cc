@@ -35,7 +35,9 @@ TEST(Crc32c, PiecewiseEqualsOneShot) {
   EXPECT_EQ(crc32c(all.subspan(4), first), kCrc32cCheck);
 }
 
-TEST(Crc32c, EmptyInputIsZero) { EXPECT_EQ(crc32c({}), 0U); }
+TEST(Crc32c, EmptyInputIsZero) {
+  EXPECT_EQ(crc32c({}), 0U);
+}
 
 }  // namespace
 }  // namespace edge::link

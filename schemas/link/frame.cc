@@ -44,8 +44,7 @@ const char* to_string(FrameError error) {
 }
 
 Result<std::size_t, FrameError> encode_frame(std::span<const std::uint8_t> payload,
-                                             std::span<std::uint8_t> out,
-                                             std::size_t max_payload) {
+                                             std::span<std::uint8_t> out, std::size_t max_payload) {
   if (payload.empty()) {
     return FrameError::kEmptyPayload;
   }
@@ -67,7 +66,9 @@ Result<std::size_t, FrameError> encode_frame(std::span<const std::uint8_t> paylo
 
 FrameDecoder::FrameDecoder(std::span<std::uint8_t> storage) : storage_(storage) {}
 
-std::size_t FrameDecoder::max_payload() const { return payload_capacity(storage_.size()); }
+std::size_t FrameDecoder::max_payload() const {
+  return payload_capacity(storage_.size());
+}
 
 Result<std::span<const std::uint8_t>, FrameError> FrameDecoder::finish() {
   const std::size_t length = length_;
@@ -90,9 +91,8 @@ Result<std::span<const std::uint8_t>, FrameError> FrameDecoder::finish() {
   }
   const std::size_t payload_size = size - kFrameCrcSize;
   const std::span<const std::uint8_t> payload = storage_.first(payload_size);
-  const std::uint32_t expected =
-      get_le32(std::span<const std::uint8_t, kFrameCrcSize>(storage_.data() + payload_size,
-                                                             kFrameCrcSize));
+  const std::uint32_t expected = get_le32(
+      std::span<const std::uint8_t, kFrameCrcSize>(storage_.data() + payload_size, kFrameCrcSize));
   if (crc32c(payload) != expected) {
     return FrameError::kBadCrc;
   }

@@ -58,8 +58,8 @@ TEST(Frame, RoundTripsWhateverTheChunking) {
     Sink sink;
     for (std::size_t at = 0; at < wire.size(); at += chunk) {
       sink.feed(decoder, Bytes(wire.begin() + static_cast<std::ptrdiff_t>(at),
-                               wire.begin() + static_cast<std::ptrdiff_t>(
-                                                  std::min(wire.size(), at + chunk))));
+                               wire.begin() +
+                                   static_cast<std::ptrdiff_t>(std::min(wire.size(), at + chunk))));
     }
     EXPECT_TRUE(sink.errors.empty()) << "chunk " << chunk;
     ASSERT_EQ(sink.frames.size(), 3U) << "chunk " << chunk;
@@ -73,8 +73,8 @@ TEST(Frame, RoundTripsWhateverTheChunking) {
 TEST(Frame, WireFormatIsCobsOfPayloadAndLittleEndianCrcThenDelimiter) {
   // "123456789" has CRC-32C 0xE3069283: bytes 83 92 06 E3 on the wire; no zeros, one block.
   const Bytes payload = {'1', '2', '3', '4', '5', '6', '7', '8', '9'};
-  const Bytes expected = {14, '1', '2', '3', '4', '5', '6', '7', '8', '9', 0x83, 0x92, 0x06, 0xE3,
-                          0x00};
+  const Bytes expected = {14,  '1', '2',  '3',  '4',  '5',  '6', '7',
+                          '8', '9', 0x83, 0x92, 0x06, 0xE3, 0x00};
   EXPECT_EQ(frame(payload), expected);
 }
 

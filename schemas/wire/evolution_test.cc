@@ -101,7 +101,8 @@ std::vector<std::uint64_t> build_next(next::Reading kind) {
 }
 
 std::span<const std::uint8_t> bytes_of(const std::vector<std::uint64_t>& words) {
-  return {reinterpret_cast<const std::uint8_t*>(words.data()), static_cast<std::size_t>(words.back())};
+  return {reinterpret_cast<const std::uint8_t*>(words.data()),
+          static_cast<std::size_t>(words.back())};
 }
 
 TEST(Evolution, NextMinorEventReadsWithTodaysCode) {

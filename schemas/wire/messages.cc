@@ -17,7 +17,9 @@ std::span<const std::uint8_t> finished(const flatbuffers::FlatBufferBuilder& fbb
   return {fbb.GetBufferPointer(), fbb.GetSize()};
 }
 
-bool aligned8(const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 7U) == 0U; }
+bool aligned8(const void* p) {
+  return (reinterpret_cast<std::uintptr_t>(p) & 7U) == 0U;
+}
 
 flatbuffers::Offset<void> build_reading(flatbuffers::FlatBufferBuilder& fbb,
                                         const ReadingValue& r) {
@@ -54,8 +56,7 @@ const char* to_string(WireError error) {
 
 Result<std::span<const std::uint8_t>, WireError> encode_event(flatbuffers::FlatBufferBuilder& fbb,
                                                               const EventFields& f) {
-  if (f.sensor.size() > kMaxSensorNameLength ||
-      f.reading.unit_name.size() > kMaxUnitNameLength) {
+  if (f.sensor.size() > kMaxSensorNameLength || f.reading.unit_name.size() > kMaxUnitNameLength) {
     return WireError::kFieldTooLong;
   }
   fbb.Clear();
@@ -80,8 +81,7 @@ Result<std::span<const std::uint8_t>, WireError> encode_event(flatbuffers::FlatB
 
 Result<std::span<const std::uint8_t>, WireError> encode_hello(flatbuffers::FlatBufferBuilder& fbb,
                                                               const HelloFields& f) {
-  if (f.firmware_version.size() > kMaxHelloStringLength ||
-      f.board.size() > kMaxHelloStringLength) {
+  if (f.firmware_version.size() > kMaxHelloStringLength || f.board.size() > kMaxHelloStringLength) {
     return WireError::kFieldTooLong;
   }
   fbb.Clear();
@@ -89,8 +89,8 @@ Result<std::span<const std::uint8_t>, WireError> encode_hello(flatbuffers::FlatB
   const auto board = fbb.CreateString(f.board.data(), f.board.size());
   const auto hello =
       CreateHello(fbb, f.device, f.boot, f.schema_version, firmware, board, f.ring_capacity);
-  FinishLinkMessageBuffer(fbb, CreateLinkMessage(fbb, f.schema_version, Body::Hello,
-                                                 hello.Union()));
+  FinishLinkMessageBuffer(fbb,
+                          CreateLinkMessage(fbb, f.schema_version, Body::Hello, hello.Union()));
   return finished(fbb);
 }
 
@@ -115,8 +115,8 @@ Result<std::span<const std::uint8_t>, WireError> encode_batch(
   }
   const auto vector = fbb.CreateVector(blobs.data(), events.size());
   const auto batch = CreateEventBatch(fbb, device, vector, ring_dropped);
-  FinishLinkMessageBuffer(fbb, CreateLinkMessage(fbb, kSchemaVersion, Body::EventBatch,
-                                                 batch.Union()));
+  FinishLinkMessageBuffer(fbb,
+                          CreateLinkMessage(fbb, kSchemaVersion, Body::EventBatch, batch.Union()));
   return finished(fbb);
 }
 
@@ -145,8 +145,7 @@ Result<const Event*, WireError> verify_event(std::span<const std::uint8_t> bytes
   if (bytes.size() < 8 || !EventBufferHasIdentifier(bytes.data())) {
     return WireError::kBadIdentifier;
   }
-  flatbuffers::Verifier verifier(bytes.data(), bytes.size(), kVerifierMaxDepth,
-                                 kVerifierMaxTables);
+  flatbuffers::Verifier verifier(bytes.data(), bytes.size(), kVerifierMaxDepth, kVerifierMaxTables);
   if (!VerifyEventBuffer(verifier)) {
     return WireError::kInvalid;
   }
@@ -167,8 +166,7 @@ Result<const LinkMessage*, WireError> verify_link_message(std::span<const std::u
   if (bytes.size() < 8 || !LinkMessageBufferHasIdentifier(bytes.data())) {
     return WireError::kBadIdentifier;
   }
-  flatbuffers::Verifier verifier(bytes.data(), bytes.size(), kVerifierMaxDepth,
-                                 kVerifierMaxTables);
+  flatbuffers::Verifier verifier(bytes.data(), bytes.size(), kVerifierMaxDepth, kVerifierMaxTables);
   if (!VerifyLinkMessageBuffer(verifier)) {
     return WireError::kInvalid;
   }

@@ -23,7 +23,9 @@ struct AlignedCopy {
   std::span<const std::uint8_t> span() const {
     return {reinterpret_cast<const std::uint8_t*>(words.data()), size};
   }
-  std::span<std::uint8_t> mutable_span() { return {reinterpret_cast<std::uint8_t*>(words.data()), size}; }
+  std::span<std::uint8_t> mutable_span() {
+    return {reinterpret_cast<std::uint8_t*>(words.data()), size};
+  }
   std::vector<std::uint64_t> words;
   std::size_t size;
 };
@@ -41,10 +43,12 @@ EventFields sample_event() {
 
 TEST(Event, EncodesAndVerifiesEveryReadingKind) {
   StaticBuilder<kEventBuilderSize> builder;
-  const ReadingValue readings[] = {
-      ReadingValue::temperature(-40.25F), ReadingValue::humidity(55.5F),
-      ReadingValue::pressure(101325.0F), ReadingValue::vector3(0.1F, -0.2F, 0.45F, Unit::Gauss),
-      ReadingValue::scalar_value(3.3, Unit::Volt), ReadingValue::scalar_value(7.0, Unit::Other, "dB")};
+  const ReadingValue readings[] = {ReadingValue::temperature(-40.25F),
+                                   ReadingValue::humidity(55.5F),
+                                   ReadingValue::pressure(101325.0F),
+                                   ReadingValue::vector3(0.1F, -0.2F, 0.45F, Unit::Gauss),
+                                   ReadingValue::scalar_value(3.3, Unit::Volt),
+                                   ReadingValue::scalar_value(7.0, Unit::Other, "dB")};
   for (const ReadingValue& r : readings) {
     EventFields f = sample_event();
     f.reading = r;
@@ -251,8 +255,8 @@ TEST(Link, FullBatchOfWorstCaseEventsFitsOneFrameAndTheStaticBuilder) {
     const auto event = verify_event(blob_bytes(*b->events()->Get(i)));
     ASSERT_TRUE(event.ok()) << to_string(event.error());
     EXPECT_EQ(event.value()->id()->seq(), i);
-    EXPECT_TRUE(std::equal(stored[i].begin(), stored[i].end(),
-                           blob_bytes(*b->events()->Get(i)).begin()));
+    EXPECT_TRUE(
+        std::equal(stored[i].begin(), stored[i].end(), blob_bytes(*b->events()->Get(i)).begin()));
   }
 }
 
@@ -273,8 +277,7 @@ TEST(Link, BatchBoundsAreEnforced) {
 TEST(Link, AckCarriesCumulativeAndSelectiveRanges) {
   StaticBuilder<kLinkBuilderSize> builder;
   const SeqRange ranges[] = {{10, 12}, {15, 15}};
-  const auto encoded =
-      encode_ack(builder.fbb(), {0xA1, 3, AckStatus::Busy, 7U, ranges, 250});
+  const auto encoded = encode_ack(builder.fbb(), {0xA1, 3, AckStatus::Busy, 7U, ranges, 250});
   ASSERT_TRUE(encoded.ok());
   const AlignedCopy copy(encoded.value());
   const auto verified = verify_link_message(copy.span());

@@ -3,7 +3,9 @@
 namespace edge::wire {
 
 // Weak so a board may route it to its fault handler (log, then reset).
-[[gnu::weak, noreturn]] void arena_exhausted() { __builtin_trap(); }
+[[gnu::weak, noreturn]] void arena_exhausted() {
+  __builtin_trap();
+}
 
 std::uint8_t* ArenaAllocator::allocate(std::size_t size) {
   if (in_use_ || size > arena_.size()) {

@@ -80,8 +80,12 @@ void init() {
   }
 }
 
-ByteStream& link() { return g_link; }
-ByteStream& console() { return g_console; }
+ByteStream& link() {
+  return g_link;
+}
+ByteStream& console() {
+  return g_console;
+}
 
 std::uint64_t monotonic_us() {
   timespec ts{};

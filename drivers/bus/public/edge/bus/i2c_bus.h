@@ -9,12 +9,12 @@ namespace edge::bus {
 
 /// What a bus transfer can end in. Drivers turn anything but kOk into a status of their own;
 /// they never turn a failed transfer into a reading.
-enum class [[nodiscard]] BusStatus : std::uint8_t {
-  kOk,
-  kNack,          // no device acknowledged the address, or a data byte was not acknowledged
-  kArbitrationLost,
-  kTimeout,       // the bus or the device did not finish in time (clock stretching, stuck SDA)
-  kBusError,      // anything else the controller reports
+enum class [[nodiscard]] BusStatus : std::uint8_t{
+    kOk,
+    kNack,  // no device acknowledged the address, or a data byte was not acknowledged
+    kArbitrationLost,
+    kTimeout,   // the bus or the device did not finish in time (clock stretching, stuck SDA)
+    kBusError,  // anything else the controller reports
 };
 
 class I2cBus {

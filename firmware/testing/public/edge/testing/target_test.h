@@ -26,9 +26,9 @@ int run_all(std::span<const TestCase> tests);
 
 }  // namespace edge::testing
 
-#define EDGE_EXPECT(condition)                                  \
-  do {                                                          \
-    if (!(condition)) {                                         \
-      ::edge::testing::fail(#condition, __FILE__, __LINE__);    \
-    }                                                           \
+#define EDGE_EXPECT(condition)                               \
+  do {                                                       \
+    if (!(condition)) {                                      \
+      ::edge::testing::fail(#condition, __FILE__, __LINE__); \
+    }                                                        \
   } while (false)

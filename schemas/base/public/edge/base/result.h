@@ -15,7 +15,7 @@ class [[nodiscard]] Result {
   static_assert(!std::is_same_v<T, E>, "a value and an error must be told apart");
 
  public:
-  constexpr Result(T value) : value_(value), ok_(true) {}  // NOLINT(google-explicit-constructor)
+  constexpr Result(T value) : value_(value), ok_(true) {}   // NOLINT(google-explicit-constructor)
   constexpr Result(E error) : error_(error), ok_(false) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] constexpr bool ok() const { return ok_; }
@@ -34,11 +34,11 @@ class [[nodiscard]] Result {
 
 /// Evaluates `expr` (a Result); on error returns its error from the enclosing function, otherwise
 /// assigns its value to `lhs`.
-#define EDGE_TRY_ASSIGN(lhs, expr)            \
-  do {                                        \
-    auto edge_try_result_ = (expr);           \
-    if (!edge_try_result_.ok()) {             \
-      return edge_try_result_.error();        \
-    }                                         \
-    lhs = edge_try_result_.value();           \
+#define EDGE_TRY_ASSIGN(lhs, expr)     \
+  do {                                 \
+    auto edge_try_result_ = (expr);    \
+    if (!edge_try_result_.ok()) {      \
+      return edge_try_result_.error(); \
+    }                                  \
+    lhs = edge_try_result_.value(); /* NOLINT(bugprone-macro-parentheses): lhs may declare */ \
   } while (false)

@@ -28,6 +28,7 @@ struct EventId {
   std::uint32_t boot = 0;
   std::uint32_t seq = 0;
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend constexpr auto operator<=>(const EventId&, const EventId&) = default;
 };
 

@@ -35,13 +35,13 @@ inline constexpr std::uint8_t kFrameDelimiter = 0x00;
 }
 
 enum class FrameError {
-  kEmptyPayload,    // encode: nothing to send
-  kPayloadTooLarge, // encode: payload above the decoder's bound
-  kOutputTooSmall,  // encode: `out` shorter than max_encoded_frame_size(payload)
-  kTooShort,        // decode: fewer bytes than a CRC plus one payload byte
-  kBadCobs,         // decode: not valid COBS (noise, or bytes lost inside the frame)
-  kBadCrc,          // decode: CRC mismatch (bit flips)
-  kOversize,        // decode: longer than the bound; skipped up to the next delimiter
+  kEmptyPayload,     // encode: nothing to send
+  kPayloadTooLarge,  // encode: payload above the decoder's bound
+  kOutputTooSmall,   // encode: `out` shorter than max_encoded_frame_size(payload)
+  kTooShort,         // decode: fewer bytes than a CRC plus one payload byte
+  kBadCobs,          // decode: not valid COBS (noise, or bytes lost inside the frame)
+  kBadCrc,           // decode: CRC mismatch (bit flips)
+  kOversize,         // decode: longer than the bound; skipped up to the next delimiter
 };
 inline constexpr std::size_t kFrameErrorCount = 7;
 

@@ -65,9 +65,15 @@ struct ReadingValue {
   Unit unit = Unit::None;
   std::string_view unit_name;
 
-  static ReadingValue temperature(float celsius) { return {Reading::Temperature, celsius, 0.0F, 0.0F, 0.0, Unit::Celsius, {}}; }
-  static ReadingValue humidity(float percent_rh) { return {Reading::Humidity, percent_rh, 0.0F, 0.0F, 0.0, Unit::PercentRh, {}}; }
-  static ReadingValue pressure(float pascal) { return {Reading::Pressure, pascal, 0.0F, 0.0F, 0.0, Unit::Pascal, {}}; }
+  static ReadingValue temperature(float celsius) {
+    return {Reading::Temperature, celsius, 0.0F, 0.0F, 0.0, Unit::Celsius, {}};
+  }
+  static ReadingValue humidity(float percent_rh) {
+    return {Reading::Humidity, percent_rh, 0.0F, 0.0F, 0.0, Unit::PercentRh, {}};
+  }
+  static ReadingValue pressure(float pascal) {
+    return {Reading::Pressure, pascal, 0.0F, 0.0F, 0.0, Unit::Pascal, {}};
+  }
   static ReadingValue vector3(float x, float y, float z, Unit unit) {
     return {Reading::Vector3, x, y, z, 0.0, unit, {}};
   }
