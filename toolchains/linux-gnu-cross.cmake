@@ -1,5 +1,5 @@
 # Shared body of the Linux cross toolchain files; they set EDGE_TRIPLE, EDGE_PROCESSOR,
-# EDGE_QEMU and EDGE_GXX_PACKAGE, then include this. Not a toolchain file on its own.
+# EDGE_DEBIAN_ARCH, EDGE_QEMU and EDGE_GXX_PACKAGE, then include this. Not a toolchain file on its own.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR ${EDGE_PROCESSOR})
 

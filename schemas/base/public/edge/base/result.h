@@ -40,5 +40,5 @@ class [[nodiscard]] Result {
     if (!edge_try_result_.ok()) {      \
       return edge_try_result_.error(); \
     }                                  \
-    lhs = edge_try_result_.value(); /* NOLINT(bugprone-macro-parentheses): lhs may declare */ \
+    (lhs) = edge_try_result_.value();  \
   } while (false)
