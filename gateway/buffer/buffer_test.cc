@@ -1,0 +1,288 @@
+#include "edge/gateway/buffer.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace edge::gateway {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "edge-buffer-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::unique_ptr<Buffer> open_buffer(BufferOptions options) {
+  auto opened = Buffer::open(options);
+  if (auto* error = std::get_if<BufferError>(&opened)) {
+    ADD_FAILURE() << error->message;
+    return nullptr;
+  }
+  return std::move(std::get<std::unique_ptr<Buffer>>(opened));
+}
+
+BufferOptions small(const TempDir& dir, FullPolicy policy = FullPolicy::kDropOldest) {
+  BufferOptions o;
+  o.dir = dir.path();
+  o.max_bytes = 1U << 20U;
+  o.high_water_percent = 50;
+  o.policy = policy;
+  o.dedupe_window = 256;
+  return o;
+}
+
+std::vector<std::uint8_t> payload(std::uint32_t seq, std::size_t size = 200) {
+  std::vector<std::uint8_t> p(size);
+  for (std::size_t i = 0; i < size; ++i) {
+    p[i] = static_cast<std::uint8_t>(seq + i);
+  }
+  return p;
+}
+
+BufferStats stats_of(const Buffer& buffer) {
+  auto s = buffer.stats();
+  EXPECT_TRUE(std::holds_alternative<BufferStats>(s));
+  return std::get<BufferStats>(s);
+}
+
+std::vector<EventId> ids_in(const Buffer& buffer) {
+  std::vector<EventId> ids;
+  EXPECT_FALSE(buffer.for_each_event(0, SIZE_MAX, [&](const StoredEvent& e) {
+    ids.push_back(e.record.id);
+    return true;
+  }));
+  return ids;
+}
+
+TEST(Buffer, CommittedEventsReadBackInArrivalOrderWithTheirPayload) {
+  TempDir dir;
+  auto buffer = open_buffer(small(dir));
+  ASSERT_TRUE(buffer);
+  ASSERT_FALSE(buffer->begin());
+  for (std::uint32_t seq = 0; seq < 10; ++seq) {
+    ASSERT_EQ(buffer->add_event({7, 1, seq}, payload(seq), 1000 + seq), Disposition::kStored);
+  }
+  ASSERT_FALSE(buffer->commit());
+  std::uint32_t expected = 0;
+  std::uint64_t last_key = 0;
+  ASSERT_FALSE(buffer->for_each_event(0, 100, [&](const StoredEvent& e) {
+    EXPECT_GT(e.key, last_key);
+    last_key = e.key;
+    EXPECT_EQ(e.record.id, (EventId{7, 1, expected}));
+    EXPECT_EQ(e.record.received_us, 1000U + expected);
+    const auto want = payload(expected);
+    EXPECT_TRUE(std::equal(want.begin(), want.end(), e.record.payload.begin(),
+                           e.record.payload.end()));
+    ++expected;
+    return true;
+  }));
+  EXPECT_EQ(expected, 10U);
+  EXPECT_EQ(stats_of(*buffer).events, 10U);
+}
+
+TEST(Buffer, ADuplicateIsNotStoredTwiceEvenAfterARestart) {
+  TempDir dir;
+  {
+    auto buffer = open_buffer(small(dir));
+    ASSERT_FALSE(buffer->begin());
+    ASSERT_EQ(buffer->add_event({7, 1, 0}, payload(0), 1), Disposition::kStored);
+    ASSERT_EQ(buffer->add_event({7, 1, 0}, payload(0), 1), Disposition::kDuplicate);
+    ASSERT_FALSE(buffer->commit());
+  }
+  auto buffer = open_buffer(small(dir));
+  ASSERT_FALSE(buffer->begin());
+  EXPECT_EQ(buffer->add_event({7, 1, 0}, payload(0), 2), Disposition::kDuplicate);
+  EXPECT_EQ(buffer->add_event({7, 1, 1}, payload(1), 2), Disposition::kStored);
+  ASSERT_FALSE(buffer->commit());
+  EXPECT_EQ(ids_in(*buffer), (std::vector<EventId>{{7, 1, 0}, {7, 1, 1}}));
+  const BufferStats s = stats_of(*buffer);
+  EXPECT_EQ(s.counters.at("duplicates"), 2U);
+  EXPECT_EQ(s.counters.at("stored"), 2U);
+}
+
+TEST(Buffer, AnAbortedBatchLeavesNoEventAndNoDedupeMark) {
+  TempDir dir;
+  auto buffer = open_buffer(small(dir));
+  ASSERT_FALSE(buffer->begin());
+  ASSERT_EQ(buffer->add_event({7, 1, 0}, payload(0), 1), Disposition::kStored);
+  buffer->abort();
+  EXPECT_EQ(stats_of(*buffer).events, 0U);
+  ASSERT_FALSE(buffer->begin());
+  EXPECT_EQ(buffer->add_event({7, 1, 0}, payload(0), 1), Disposition::kStored);
+  ASSERT_FALSE(buffer->commit());
+  EXPECT_EQ(stats_of(*buffer).counters.at("stored"), 1U);
+}
+
+TEST(Buffer, GapsAndRebootsAreRecordedPerDevice) {
+  TempDir dir;
+  auto buffer = open_buffer(small(dir));
+  ASSERT_FALSE(buffer->begin());
+  ASSERT_EQ(buffer->add_event({9, 1, 0}, payload(0), 1), Disposition::kStored);
+  ASSERT_EQ(buffer->add_event({9, 1, 2}, payload(2), 1), Disposition::kStored);  // 1 missing
+  ASSERT_EQ(buffer->add_event({9, 2, 0}, payload(0), 1), Disposition::kStored);  // reboot
+  ASSERT_EQ(buffer->add_event({9, 1, 1}, payload(1), 1), Disposition::kStaleBoot);
+  ASSERT_FALSE(buffer->commit());
+  const auto devices = std::get<std::vector<DeviceRecord>>(buffer->devices());
+  ASSERT_EQ(devices.size(), 1U);
+  EXPECT_EQ(devices[0].gaps, 1U);
+  EXPECT_EQ(devices[0].stored, 3U);
+  EXPECT_EQ(devices[0].stale_boot, 1U);
+  EXPECT_EQ(devices[0].dedupe.boot, 2U);
+}
+
+// Fills a 1 MiB buffer far past its 50 % high-water mark in many batches, as a long outage
+// would.
+struct FillResult {
+  std::uint64_t stored = 0;
+  std::uint64_t busy = 0;
+};
+FillResult fill(Buffer& buffer, std::uint32_t events, std::uint32_t per_batch,
+               std::size_t size = 200) {
+  FillResult r;
+  for (std::uint32_t seq = 0; seq < events;) {
+    EXPECT_FALSE(buffer.begin());
+    std::uint64_t stored_in_batch = 0;
+    for (std::uint32_t i = 0; i < per_batch && seq < events; ++i, ++seq) {
+      const Disposition d = buffer.add_event({7, 1, seq}, payload(seq, size), seq);
+      stored_in_batch += d == Disposition::kStored ? 1U : 0U;
+      r.busy += d == Disposition::kBusy ? 1U : 0U;
+    }
+    if (buffer.commit()) {
+      r.busy += stored_in_batch;  // the whole batch was not stored
+    } else {
+      r.stored += stored_in_batch;
+    }
+  }
+  return r;
+}
+
+TEST(Buffer, DropOldestAtTheBoundEvictsCountsAndKeepsAccepting) {
+  TempDir dir;
+  auto buffer = open_buffer(small(dir, FullPolicy::kDropOldest));
+  const FillResult r = fill(*buffer, 20'000, 100);  // ~4.6 MB of values into a 1 MiB map
+  EXPECT_EQ(r.busy, 0U);
+  EXPECT_EQ(r.stored, 20'000U);
+  const BufferStats s = stats_of(*buffer);
+  EXPECT_LE(s.used_bytes, s.high_water_bytes + s.max_bytes / 50);
+  ASSERT_TRUE(s.counters.contains("dropped_oldest"));
+  // Nothing vanished unaccounted: every stored event is either still here or counted dropped.
+  EXPECT_EQ(s.events + s.counters.at("dropped_oldest"), r.stored);
+  // The newest events are the ones kept.
+  EXPECT_EQ(ids_in(*buffer).back(), (EventId{7, 1, 19'999}));
+  const auto devices = std::get<std::vector<DeviceRecord>>(buffer->devices());
+  EXPECT_EQ(devices[0].dropped, s.counters.at("dropped_oldest"));
+}
+
+TEST(Buffer, RefuseNewAtTheBoundAcksBusyAndStillRecognisesDuplicates) {
+  TempDir dir;
+  auto buffer = open_buffer(small(dir, FullPolicy::kRefuseNew));
+  const FillResult r = fill(*buffer, 20'000, 100);
+  EXPECT_GT(r.busy, 0U);
+  const BufferStats s = stats_of(*buffer);
+  EXPECT_EQ(s.events, r.stored);  // nothing evicted
+  EXPECT_FALSE(s.counters.contains("dropped_oldest"));
+  EXPECT_EQ(s.counters.at("refused_busy"), r.busy);
+  EXPECT_LE(s.used_bytes, s.max_bytes);
+  // A stored event sent again is still a duplicate while full; a refused one is still busy.
+  ASSERT_FALSE(buffer->begin());
+  EXPECT_EQ(buffer->add_event({7, 1, 0}, payload(0), 1), Disposition::kDuplicate);
+  EXPECT_EQ(buffer->add_event({7, 1, 19'999}, payload(19'999), 1), Disposition::kBusy);
+  ASSERT_FALSE(buffer->commit());
+}
+
+class BufferMapFull : public testing::TestWithParam<FullPolicy> {};
+
+// With the high-water mark at 99 % and events of 60 KB (LMDB overflow pages), an insert below the
+// mark still needs more than the map has left: MDB_MAP_FULL is met whatever the policy. It must
+// come back as busy for the batch, never as a crash, and the next batch works.
+TEST_P(BufferMapFull, NeverEscapesAndTheBufferRecovers) {
+  TempDir dir;
+  BufferOptions o = small(dir, GetParam());
+  o.high_water_percent = 99;
+  auto buffer = open_buffer(o);
+  const FillResult r = fill(*buffer, 200, 4, 60'000);
+  const BufferStats s = stats_of(*buffer);
+  ASSERT_TRUE(s.counters.contains("map_full"))
+      << "the bound was never reached: " << s.events << " events, " << s.used_bytes << " of "
+      << s.max_bytes << " bytes used, " << r.busy << " busy";
+  EXPECT_GT(r.busy, 0U);
+  const std::uint64_t dropped =
+      s.counters.contains("dropped_oldest") ? s.counters.at("dropped_oldest") : 0;
+  EXPECT_EQ(s.events + dropped, r.stored);
+  ASSERT_FALSE(buffer->begin());
+  EXPECT_EQ(buffer->add_event({8, 1, 0}, payload(0), 1),
+            GetParam() == FullPolicy::kDropOldest ? Disposition::kStored : Disposition::kBusy);
+  EXPECT_FALSE(buffer->commit());
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, BufferMapFull,
+                         testing::Values(FullPolicy::kDropOldest, FullPolicy::kRefuseNew));
+
+TEST(Buffer, DevicesBeyondTheBoundAreRefused) {
+  TempDir dir;
+  BufferOptions o = small(dir);
+  o.max_devices = 2;
+  auto buffer = open_buffer(o);
+  ASSERT_FALSE(buffer->begin());
+  EXPECT_EQ(buffer->add_event({1, 1, 0}, payload(0), 1), Disposition::kStored);
+  EXPECT_TRUE(buffer->note_hello(2, 1, "fw", "board", 64, 1));
+  EXPECT_EQ(buffer->add_event({3, 1, 0}, payload(0), 1), Disposition::kDeviceLimit);
+  EXPECT_FALSE(buffer->note_hello(4, 1, "fw", "board", 64, 1));
+  ASSERT_FALSE(buffer->commit());
+  EXPECT_EQ(stats_of(*buffer).counters.at("device_limit"), 2U);
+}
+
+TEST(Buffer, RingDropsAreSummedAcrossBoots) {
+  TempDir dir;
+  auto buffer = open_buffer(small(dir));
+  ASSERT_FALSE(buffer->begin());
+  buffer->note_ring_dropped(5, 1, 3);
+  buffer->note_ring_dropped(5, 1, 3);  // same running count: nothing new
+  buffer->note_ring_dropped(5, 1, 7);
+  buffer->note_ring_dropped(5, 2, 2);  // new boot restarts the device's count
+  ASSERT_FALSE(buffer->commit());
+  const auto devices = std::get<std::vector<DeviceRecord>>(buffer->devices());
+  ASSERT_EQ(devices.size(), 1U);
+  EXPECT_EQ(devices[0].ring_dropped, 9U);
+}
+
+TEST(Buffer, AReaderSeesCommittedEventsWhileTheWriterRuns) {
+  TempDir dir;
+  auto writer = open_buffer(small(dir));
+  ASSERT_FALSE(writer->begin());
+  ASSERT_EQ(writer->add_event({7, 1, 0}, payload(0), 1), Disposition::kStored);
+  ASSERT_FALSE(writer->commit());
+  ASSERT_FALSE(writer->begin());
+  ASSERT_EQ(writer->add_event({7, 1, 1}, payload(1), 1), Disposition::kStored);  // uncommitted
+  BufferOptions ro = small(dir);
+  ro.read_only = true;
+  auto reader = open_buffer(ro);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(stats_of(*reader).events, 1U);
+  ASSERT_FALSE(writer->commit());
+  EXPECT_EQ(stats_of(*reader).events, 2U);
+}
+
+TEST(Buffer, ReadOnlyOpenOfAMissingBufferSaysWhere) {
+  BufferOptions o;
+  o.dir = "/nonexistent/edge-buffer";
+  o.read_only = true;
+  auto opened = Buffer::open(o);
+  ASSERT_TRUE(std::holds_alternative<BufferError>(opened));
+  EXPECT_NE(std::get<BufferError>(opened).message.find("/nonexistent/edge-buffer"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace edge::gateway

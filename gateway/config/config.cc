@@ -1,0 +1,303 @@
+// Reads the gateway's TOML config with toml++ (header-only, exceptions on). Exceptions stay in
+// this file: toml::parse_error and our own Failure are turned into a ConfigError by
+// parse_config.
+#include "edge/gateway/config.h"
+
+#define TOML_HEADER_ONLY 1
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "config_rules.h"
+
+namespace edge::gateway {
+namespace {
+
+using namespace config_rules;
+using Keys = std::span<const std::string_view>;
+
+constexpr std::array<std::string_view, 3> kRootKeys{"gateway", "buffer", "ingest"};
+constexpr std::array<std::string_view, 3> kGatewayKeys{"id", "state_dir", "log_level"};
+constexpr std::array<std::string_view, 4> kBufferKeys{"max_bytes", "high_water_percent",
+                                                      "full_policy", "busy_retry_ms"};
+constexpr std::array<std::string_view, 9> kIngestKeys{
+    "max_devices",    "max_connections", "dedupe_window", "max_batch_events", "commit_linger_us",
+    "max_read_bytes", "serial",          "tcp",           "unix"};
+constexpr std::array<std::string_view, 2> kSerialKeys{"path", "baud"};
+constexpr std::array<std::string_view, 1> kTcpKeys{"listen"};
+constexpr std::array<std::string_view, 1> kUnixKeys{"path"};
+
+// Thrown by the readers below on the first error; caught only by parse_config.
+struct Failure {
+  ConfigError error;
+};
+
+std::string_view describe(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+  }
+  return "nothing";
+}
+
+// One table of the document, with its dotted path for error messages.
+class Table {
+ public:
+  Table(const toml::table& table, std::string path, const std::string& file)
+      : table_(table), path_(std::move(path)), file_(file) {}
+
+  [[noreturn]] void fail(const toml::node& at, std::string_view name, std::string message) const {
+    const toml::source_position begin = at.source().begin;
+    throw Failure{ConfigError{file_, key(name), std::move(message), begin.line, begin.column}};
+  }
+
+  // Fails on the first key of this table that is not in `known`.
+  void reject_unknown(Keys known) const {
+    for (const auto& [name, node] : table_) {
+      if (std::ranges::find(known, name.str()) != known.end()) {
+        continue;
+      }
+      std::string message = node.is_table() ? "unknown table" : "unknown key";
+      for (std::size_t i = 0; i < known.size(); ++i) {
+        message += (i == 0 ? " (expected one of: " : ", ") + std::string(known[i]);
+      }
+      fail(node, name.str(), message + ")");
+    }
+  }
+
+  // The sub-table `name`, or nullopt when absent.
+  std::optional<Table> table(std::string_view name) const {
+    const toml::node* node = get(name, toml::node_type::table, "a table");
+    if (node == nullptr) {
+      return std::nullopt;
+    }
+    return Table(*node->as_table(), key(name), file_);
+  }
+
+  // The elements of the array of tables `name` ([[path.name]]); empty when absent.
+  std::vector<Table> tables(std::string_view name) const {
+    std::vector<Table> out;
+    const toml::node* node = get(name, toml::node_type::array, "an array of tables");
+    if (node == nullptr) {
+      return out;
+    }
+    const toml::array& array = *node->as_array();
+    for (std::size_t i = 0; i < array.size(); ++i) {
+      const std::string element = std::string(name) + "[" + std::to_string(i) + "]";
+      if (!array[i].is_table()) {
+        fail(array[i], element,
+             "expected a table, found " + std::string(describe(array[i].type())));
+      }
+      out.emplace_back(*array[i].as_table(), key(element), file_);
+    }
+    return out;
+  }
+
+  std::optional<std::string> string(std::string_view name) const {
+    const toml::node* node = get(name, toml::node_type::string, "a string");
+    return node == nullptr ? std::nullopt : std::optional(node->as_string()->get());
+  }
+
+  std::optional<std::int64_t> integer(std::string_view name) const {
+    const toml::node* node = get(name, toml::node_type::integer, "an integer");
+    return node == nullptr ? std::nullopt : std::optional(node->as_integer()->get());
+  }
+
+  std::string required_string(std::string_view name) const {
+    std::optional<std::string> value = string(name);
+    if (!value) {
+      fail(table_, name, "required key missing");
+    }
+    return std::move(*value);
+  }
+
+  // Reads the string `name` into `out` when present, then applies `check` to it.
+  template <typename Check>
+  void read_string(std::string_view name, std::string& out, Check check) const {
+    if (std::optional<std::string> value = string(name)) {
+      fail_if(name, check(*value));
+      out = std::move(*value);
+    }
+  }
+
+  // Reads an integer within `range` into `out`; the range check comes before narrowing.
+  void read_uint32(std::string_view name, const Range& range, std::uint32_t& out) const {
+    if (const std::optional<std::int64_t> value = integer(name)) {
+      fail_if(name, check_range(*value, range));
+      out = static_cast<std::uint32_t>(*value);
+    }
+  }
+
+  void fail_if(std::string_view name, std::optional<std::string> message) const {
+    if (message) {
+      fail(*table_.get(name), name, std::move(*message));
+    }
+  }
+
+  const toml::node* node(std::string_view name) const { return table_.get(name); }
+
+ private:
+  std::string key(std::string_view name) const {
+    return path_.empty() ? std::string(name) : path_ + "." + std::string(name);
+  }
+
+  // The value of `name` when it has type `type`, nullptr when absent; fails on another type.
+  const toml::node* get(std::string_view name, toml::node_type type,
+                        std::string_view expected) const {
+    const toml::node* node = table_.get(name);
+    if (node != nullptr && node->type() != type) {
+      fail(*node, name,
+           "expected " + std::string(expected) + ", found " + std::string(describe(node->type())));
+    }
+    return node;
+  }
+
+  const toml::table& table_;
+  std::string path_;
+  const std::string& file_;
+};
+
+// The integer keys of kUint32Keys that live in `section`.
+void read_uint32_keys(const Table& table, std::string_view section, GatewayConfig& config) {
+  for (const Uint32Key& key : kUint32Keys) {
+    if (key.table == section) {
+      table.read_uint32(key.name, key.range, config.*key.member);
+    }
+  }
+}
+
+void read_gateway(const Table& table, GatewayConfig& config) {
+  table.reject_unknown(kGatewayKeys);
+  table.read_string("id", config.gateway_id, check_gateway_id);
+  table.read_string("state_dir", config.state_dir, check_not_empty);
+  table.read_string("log_level", config.log_level, check_log_level);
+}
+
+void read_buffer(const Table& table, GatewayConfig& config) {
+  table.reject_unknown(kBufferKeys);
+  if (const toml::node* node = table.node("max_bytes")) {
+    std::optional<std::uint64_t> bytes;
+    if (const auto* integer = node->as_integer(); integer != nullptr && integer->get() >= 0) {
+      bytes = static_cast<std::uint64_t>(integer->get());
+    } else if (integer != nullptr) {
+      table.fail(*node, "max_bytes", std::string(kBufferBytesAllowed) + ", got " + std::to_string(integer->get()));
+    } else if (const auto* text = node->as_string()) {
+      bytes = parse_size(text->get());
+      if (!bytes) {
+        table.fail(*node, "max_bytes",
+                   "expected a size like \"256MiB\" (suffix B, KiB, MiB, GiB or TiB), got " +
+                       quote(text->get()));
+      }
+    } else {
+      table.fail(*node, "max_bytes",
+                 "expected an integer or a size string like \"256MiB\", found " +
+                     std::string(describe(node->type())));
+    }
+    table.fail_if("max_bytes", check_buffer_bytes(*bytes));
+    config.buffer_max_bytes = *bytes;
+  }
+  std::string policy(to_string(config.buffer_full_policy));
+  table.read_string("full_policy", policy, [](std::string_view text) {
+    return parse_full_policy(text) ? std::nullopt
+                                   : std::optional<std::string>(
+                                         "must be drop_oldest or refuse_new; got " + quote(text));
+  });
+  config.buffer_full_policy = *parse_full_policy(policy);
+  read_uint32_keys(table, "buffer", config);
+}
+
+void read_ingest(const Table& table, GatewayConfig& config) {
+  table.reject_unknown(kIngestKeys);
+  read_uint32_keys(table, "ingest", config);
+  for (const Table& source : table.tables("serial")) {
+    source.reject_unknown(kSerialKeys);
+    SerialSource serial{.path = source.required_string("path")};
+    source.fail_if("path", check_not_empty(serial.path));
+    if (const std::optional<std::int64_t> baud = source.integer("baud")) {
+      source.fail_if("baud", check_baud(*baud));
+      serial.baud = static_cast<std::uint32_t>(*baud);
+    }
+    config.serial.push_back(std::move(serial));
+  }
+  for (const Table& source : table.tables("tcp")) {
+    source.reject_unknown(kTcpKeys);
+    std::string why;
+    std::optional<TcpSource> tcp = parse_listen(source.required_string("listen"), &why);
+    source.fail_if("listen", tcp ? std::nullopt : std::optional(why));
+    config.tcp.push_back(std::move(*tcp));
+  }
+  for (const Table& source : table.tables("unix")) {
+    source.reject_unknown(kUnixKeys);
+    UnixSource unix_socket{.path = source.required_string("path")};
+    source.fail_if("path", check_unix_path(unix_socket.path));
+    config.unix_sockets.push_back(std::move(unix_socket));
+  }
+}
+
+}  // namespace
+
+std::variant<GatewayConfig, ConfigError> parse_config(const std::string& text,
+                                                      const std::string& file) {
+  GatewayConfig config;
+  try {
+    const toml::table document = toml::parse(text, file);
+    const Table root(document, "", file);
+    root.reject_unknown(kRootKeys);
+    if (const std::optional<Table> gateway = root.table("gateway")) {
+      read_gateway(*gateway, config);
+    }
+    if (const std::optional<Table> buffer = root.table("buffer")) {
+      read_buffer(*buffer, config);
+    }
+    if (const std::optional<Table> ingest = root.table("ingest")) {
+      read_ingest(*ingest, config);
+    }
+  } catch (const toml::parse_error& error) {
+    const toml::source_position begin = error.source().begin;
+    return ConfigError{file, "", std::string(error.description()), begin.line, begin.column};
+  } catch (const Failure& failure) {
+    return failure.error;
+  }
+  return config;
+}
+
+std::variant<GatewayConfig, ConfigError> load_config(const std::string& path) {
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                             &std::fclose);
+  if (!file) {
+    return ConfigError{path, "", "cannot open: " + std::generic_category().message(errno)};
+  }
+  std::string text;
+  std::array<char, 4096> chunk{};
+  std::size_t got = 0;
+  while ((got = std::fread(chunk.data(), 1, chunk.size(), file.get())) > 0) {
+    text.append(chunk.data(), got);
+  }
+  if (std::ferror(file.get()) != 0) {
+    return ConfigError{path, "", "cannot read: " + std::generic_category().message(errno)};
+  }
+  return parse_config(text, path);
+}
+
+}  // namespace edge::gateway

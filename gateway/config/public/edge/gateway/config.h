@@ -1,0 +1,97 @@
+// The gateway daemon's configuration: a TOML file (toml++) with command-line overrides (CLI11).
+//
+// Every key has a default here, a bound checked by load_config, and a line in
+// docs/configuration.md. A config error names the file, the key and what was expected, and the
+// daemon refuses to start on it; unknown keys are errors too (a typo must not silently fall
+// back to a default).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace edge::gateway {
+
+enum class FullPolicy {
+  kDropOldest,  // evict the oldest buffered events, count them per device, keep accepting
+  kRefuseNew,   // ack new events with status busy; devices keep them and retry
+};
+
+/// The policy's name in the config file: "drop_oldest" or "refuse_new".
+[[nodiscard]] std::string_view to_string(FullPolicy policy);
+
+struct SerialSource {
+  std::string path;              // e.g. /dev/ttyUSB0
+  std::uint32_t baud = 115200;   // one of the standard termios rates
+};
+
+struct TcpSource {
+  std::string host = "127.0.0.1";  // address to bind; loopback unless configured otherwise
+  std::uint16_t port = 0;
+};
+
+struct UnixSource {
+  std::string path;
+};
+
+struct GatewayConfig {
+  // [gateway]
+  std::string gateway_id = "edge-gateway";
+  std::string state_dir = "/var/lib/edge-gateway";  // holds the LMDB environment
+  std::string log_level = "info";                   // trace, debug, info, warn, error
+
+  // [buffer]
+  std::uint64_t buffer_max_bytes = 256ULL << 20U;  // LMDB map size: the hard disk bound
+  std::uint32_t buffer_high_water_percent = 80;    // of max_bytes; the full policy applies above
+  FullPolicy buffer_full_policy = FullPolicy::kDropOldest;
+  std::uint32_t buffer_busy_retry_ms = 1000;       // retry_after_ms in busy acks
+
+  // [ingest]
+  std::uint32_t ingest_max_devices = 1024;           // devices registered at most
+  std::uint32_t ingest_dedupe_window = 4096;         // per-device bitmap window, events
+  std::uint32_t ingest_max_batch_events = 4096;      // events in one write transaction at most
+  std::uint32_t ingest_commit_linger_us = 0;         // wait this long to group more frames
+  std::uint32_t ingest_max_read_bytes = 65536;       // per source per loop iteration (fairness)
+  std::uint32_t ingest_max_connections = 256;        // accepted TCP + Unix connections at most
+  std::vector<SerialSource> serial;
+  std::vector<TcpSource> tcp;
+  std::vector<UnixSource> unix_sockets;
+};
+
+/// A config error: the file, the dotted key ("buffer.max_bytes", "ingest.tcp[1].listen") and
+/// what was expected. `key` is empty when the error is not about one key (file unreadable, TOML
+/// syntax); `line` and `column` are 1-based and 0 when unknown (errors from validate_config).
+struct ConfigError {
+  std::string file;
+  std::string key;
+  std::string message;
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+  /// "config error: FILE:LINE:COL: key 'KEY': MESSAGE"; ":LINE:COL" is left out when unknown
+  /// and "key 'KEY': " when `key` is empty.
+  [[nodiscard]] std::string to_string() const;
+};
+
+/// Parses a byte size as written in the config file and on the command line: decimal digits,
+/// optionally followed by one of the suffixes B, KiB, MiB, GiB, TiB ("256MiB", "1GiB", "4096").
+/// Returns nullopt on anything else (empty, sign, spaces, unknown suffix, above 2^64 - 1).
+[[nodiscard]] std::optional<std::uint64_t> parse_size(std::string_view text);
+
+/// Parses the TOML file at `path` on top of the defaults. Returns the first error found (file
+/// missing or unreadable, TOML syntax, unknown key, wrong type, value out of range). Does not
+/// require a source: call validate_config once command-line overrides are applied.
+std::variant<GatewayConfig, ConfigError> load_config(const std::string& path);
+
+/// Parses TOML text (for tests and for `edgectl config check`); `file` names it in errors.
+std::variant<GatewayConfig, ConfigError> parse_config(const std::string& text,
+                                                      const std::string& file);
+
+/// Checks cross-field rules after command-line overrides were applied (at least one source,
+/// high water in 1..99, ...). Returns the first error, naming `file` and the key.
+std::optional<ConfigError> validate_config(const GatewayConfig& config, const std::string& file);
+
+}  // namespace edge::gateway
