@@ -324,9 +324,10 @@ Disposition Buffer::add_event(const EventId& id, std::span<const std::uint8_t> p
       count("duplicates");
       return Disposition::kDuplicate;
     case Verdict::kStaleBoot:
+      // Cannot be deduplicated (that boot's window is gone): store it, at-least-once.
       ++d->stale_boot;
       count("stale_boot");
-      return Disposition::kStaleBoot;
+      break;
     case Verdict::kNew: break;
   }
   if (refuse_if_new) {
@@ -350,7 +351,7 @@ Disposition Buffer::add_event(const EventId& id, std::span<const std::uint8_t> p
   ++d->stored;
   count("stored");
   count(kBufferedBytes, value.size());
-  return Disposition::kStored;
+  return seen.verdict == Verdict::kStaleBoot ? Disposition::kStaleBoot : Disposition::kStored;
 }
 
 bool Buffer::note_hello(std::uint64_t device, std::uint32_t boot, std::string_view firmware,

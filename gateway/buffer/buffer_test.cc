@@ -136,7 +136,7 @@ TEST(Buffer, GapsAndRebootsAreRecordedPerDevice) {
   const auto devices = std::get<std::vector<DeviceRecord>>(buffer->devices());
   ASSERT_EQ(devices.size(), 1U);
   EXPECT_EQ(devices[0].gaps, 1U);
-  EXPECT_EQ(devices[0].stored, 3U);
+  EXPECT_EQ(devices[0].stored, 4U);  // the stale one too: it cannot be deduplicated
   EXPECT_EQ(devices[0].stale_boot, 1U);
   EXPECT_EQ(devices[0].dedupe.boot, 2U);
 }

@@ -58,7 +58,8 @@ enum class Disposition {
   kStored,       // staged in this batch: durable once commit() succeeds
   kDuplicate,    // already stored (or evicted after being stored): ack it, store nothing
   kBusy,         // not stored: buffer full under refuse_new, or the batch failed; device retries
-  kStaleBoot,    // from an older boot than the device's current one: ack, store nothing
+  kStaleBoot,    // staged like kStored, but from an older boot than the device's current one,
+                 // whose window is gone: it cannot be deduplicated, so it is stored (at-least-once)
   kDeviceLimit,  // a new device beyond max_devices: not stored
 };
 [[nodiscard]] const char* to_string(Disposition d);

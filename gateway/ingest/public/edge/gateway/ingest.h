@@ -1,0 +1,118 @@
+// Ingest: what the gateway does with each frame a link delivers. Independent of file
+// descriptors: the event loop hands it frame payloads and frame errors per session, and it hands
+// back ack frames through an AckSink.
+//
+// Per frame: FlatBuffers verification (identifier, Verifier, schema major), then per event:
+// verification, device check, dedupe + store in the open buffer batch. Every frame read in one
+// loop iteration goes into one write transaction; flush() commits it and only then sends the
+// acks it owes ("ack after durable"): Ok for stored and duplicate events, Busy (with
+// retry_after_ms) for events the buffer could not take or when the commit failed, Invalid for
+// events refused for good. Bad input is counted per source and per reason, logged at most once
+// per interval per (source, reason), and never stops the link.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "edge/gateway/buffer.h"
+#include "edge/link/frame.h"
+#include "edge/wire/messages.h"
+
+namespace edge::gateway {
+
+using SessionId = std::uint64_t;
+
+/// Where acks go: the event loop writes them to the session's link.
+class AckSink {
+ public:
+  virtual ~AckSink() = default;
+  /// `frame` is a complete encoded frame (COBS, CRC, delimiter).
+  virtual void send_frame(SessionId session, std::span<const std::uint8_t> frame) = 0;
+};
+
+struct IngestOptions {
+  std::uint32_t max_batch_events = 4096;  // events staged before flush() is forced
+  std::uint32_t busy_retry_ms = 1000;
+  std::uint32_t dedupe_window = 4096;     // to warn about devices whose ring is larger
+};
+
+/// Logs a message at most once per interval per key, with the count of the ones held back.
+class RateLimitedLog {
+ public:
+  explicit RateLimitedLog(std::uint64_t interval_us = 10'000'000) : interval_us_(interval_us) {}
+  /// Returns how many were suppressed since the last one logged (+1 for this one), or 0 if
+  /// this one must be suppressed.
+  std::uint64_t admit(const std::string& key, std::uint64_t now_us);
+
+ private:
+  struct Entry {
+    std::uint64_t last_us = 0;
+    std::uint64_t held = 0;
+    bool logged = false;
+  };
+  std::uint64_t interval_us_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+class Ingest {
+ public:
+  Ingest(Buffer& buffer, AckSink& acks, IngestOptions options);
+
+  /// One good frame's payload from `session` (named `source` in counters and logs).
+  void on_frame(SessionId session, const std::string& source,
+                std::span<const std::uint8_t> payload, std::uint64_t now_us);
+  /// One refused frame.
+  void on_frame_error(SessionId session, const std::string& source, link::FrameError error,
+                      std::uint64_t now_us);
+  /// Commits what is staged and sends the acks it owes. Call at the end of every loop iteration.
+  void flush(std::uint64_t now_us);
+  /// A session closed: its pending acks have nowhere to go (its device will resend).
+  void forget_session(SessionId session);
+
+  [[nodiscard]] std::size_t pending_events() const { return pending_.size(); }
+  /// Refusals per source and reason since start ("source" -> "bad_crc" -> n).
+  [[nodiscard]] const std::map<std::string, std::map<std::string, std::uint64_t>>& refused()
+      const {
+    return refused_;
+  }
+
+ private:
+  struct Pending {
+    SessionId session;
+    std::uint64_t device;
+    std::uint32_t boot;
+    std::uint32_t seq;
+    Disposition disposition;
+    bool invalid = false;
+  };
+
+  bool ensure_batch(std::uint64_t now_us);
+  void refuse(const std::string& source, const char* reason, std::uint64_t now_us,
+              const std::string& detail = {});
+  void on_hello(const wire::Hello& hello, const std::string& source, std::uint64_t now_us);
+  void on_batch(SessionId session, const wire::EventBatch& batch, const std::string& source,
+                std::uint64_t now_us);
+  // Returns the event's boot when it could be read.
+  std::optional<std::uint32_t> on_event(SessionId session, std::uint64_t device,
+                                        std::span<const std::uint8_t> bytes,
+                                        const std::string& source, std::uint64_t now_us);
+  void send_acks(bool committed);
+
+  Buffer& buffer_;
+  AckSink& acks_;
+  IngestOptions options_;
+  RateLimitedLog log_limit_;
+  std::vector<Pending> pending_;
+  std::map<std::string, std::map<std::string, std::uint64_t>> refused_;
+  std::vector<std::uint64_t> aligned_scratch_;
+  flatbuffers::FlatBufferBuilder ack_builder_;
+  std::vector<std::uint8_t> ack_frame_;
+};
+
+}  // namespace edge::gateway
