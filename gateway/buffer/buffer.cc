@@ -1,11 +1,11 @@
 #include "edge/gateway/buffer.h"
 
 #include <lmdb.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <sys/stat.h>
 
 namespace edge::gateway {
 namespace {
@@ -158,8 +158,8 @@ std::optional<BufferError> Buffer::load_state() {
   MDB_val key{};
   MDB_val value{};
   if (mdb_cursor_open(txn.get(), counters_dbi_, &cursor) == 0) {
-    for (int op = MDB_FIRST; mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0;
-         op = MDB_NEXT) {
+    for (int op = MDB_FIRST;
+         mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
       std::uint64_t count = 0;
       std::memcpy(&count, value.mv_data, value.mv_size < 8 ? value.mv_size : 8);
       counters_[std::string(static_cast<const char*>(key.mv_data), key.mv_size)] = count;
@@ -167,8 +167,8 @@ std::optional<BufferError> Buffer::load_state() {
     mdb_cursor_close(cursor);
   }
   if (mdb_cursor_open(txn.get(), devices_dbi_, &cursor) == 0) {
-    for (int op = MDB_FIRST; mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0;
-         op = MDB_NEXT) {
+    for (int op = MDB_FIRST;
+         mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
       if (auto record = decode_device(as_span(value))) {
         devices_[record->device] = std::move(*record);
       }
@@ -188,8 +188,8 @@ std::optional<BufferError> Buffer::load_state() {
 
 std::uint64_t Buffer::used_bytes(MDB_txn* txn) const {
   std::uint64_t page_size = 4096;
-  const std::uint64_t pages = pages_of(txn, events_dbi_, &page_size) +
-                              pages_of(txn, devices_dbi_) + pages_of(txn, counters_dbi_);
+  const std::uint64_t pages = pages_of(txn, events_dbi_, &page_size) + pages_of(txn, devices_dbi_) +
+                              pages_of(txn, counters_dbi_);
   return (pages + 2) * page_size;  // + the two meta pages
 }
 
@@ -212,7 +212,8 @@ std::optional<BufferError> Buffer::begin() {
   undo_next_key_ = next_key_;
   // Once the buffer has drained well below the level where LMDB filled, trust the configured
   // high-water mark again.
-  if (learned_limit_ != UINT64_MAX && used_bytes(txn_) + options_.max_bytes / 10U < learned_limit_) {
+  if (learned_limit_ != UINT64_MAX &&
+      used_bytes(txn_) + options_.max_bytes / 10U < learned_limit_) {
     learned_limit_ = UINT64_MAX;
   }
   if (evict_next_batch_ && options_.policy == FullPolicy::kDropOldest) {
@@ -258,8 +259,7 @@ void Buffer::evict_until(std::uint64_t target_bytes) {
   }
   MDB_val key{};
   MDB_val value{};
-  while (used_bytes(txn_) > target_bytes &&
-         mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0) {
+  while (used_bytes(txn_) > target_bytes && mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0) {
     if (auto record = decode_event(as_span(value))) {
       if (DeviceRecord* d = device_for_write(record->device, 0)) {
         ++d->dropped;
@@ -355,8 +355,7 @@ Disposition Buffer::add_event(const EventId& id, std::span<const std::uint8_t> p
 }
 
 bool Buffer::note_hello(std::uint64_t device, std::uint32_t boot, std::string_view firmware,
-                        std::string_view board, std::uint32_t ring_capacity,
-                        std::uint64_t now_us) {
+                        std::string_view board, std::uint32_t ring_capacity, std::uint64_t now_us) {
   if (txn_ == nullptr || batch_error_) {
     return true;  // nothing to record into; the next Hello or event registers the device
   }
@@ -497,8 +496,8 @@ std::variant<BufferStats, BufferError> Buffer::stats() const {
     mdb_cursor_close(cursor);
   }
   if (mdb_cursor_open(txn.get(), counters_dbi_, &cursor) == 0) {
-    for (int op = MDB_FIRST; mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0;
-         op = MDB_NEXT) {
+    for (int op = MDB_FIRST;
+         mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
       std::uint64_t count = 0;
       std::memcpy(&count, value.mv_data, value.mv_size < 8 ? value.mv_size : 8);
       s.counters[std::string(static_cast<const char*>(key.mv_data), key.mv_size)] = count;
@@ -551,8 +550,8 @@ std::variant<std::vector<DeviceRecord>, BufferError> Buffer::devices() const {
   if (mdb_cursor_open(txn.get(), devices_dbi_, &cursor) == 0) {
     MDB_val key{};
     MDB_val value{};
-    for (int op = MDB_FIRST; mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0;
-         op = MDB_NEXT) {
+    for (int op = MDB_FIRST;
+         mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
       if (auto record = decode_device(as_span(value))) {
         out.push_back(std::move(*record));
       }

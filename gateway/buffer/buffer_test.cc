@@ -1,7 +1,8 @@
 #include "edge/gateway/buffer.h"
 
-#include <gtest/gtest.h>
 #include <stdlib.h>
+
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
@@ -82,8 +83,8 @@ TEST(Buffer, CommittedEventsReadBackInArrivalOrderWithTheirPayload) {
     EXPECT_EQ(e.record.id, (EventId{7, 1, expected}));
     EXPECT_EQ(e.record.received_us, 1000U + expected);
     const auto want = payload(expected);
-    EXPECT_TRUE(std::equal(want.begin(), want.end(), e.record.payload.begin(),
-                           e.record.payload.end()));
+    EXPECT_TRUE(
+        std::equal(want.begin(), want.end(), e.record.payload.begin(), e.record.payload.end()));
     ++expected;
     return true;
   }));
@@ -148,7 +149,7 @@ struct FillResult {
   std::uint64_t busy = 0;
 };
 FillResult fill(Buffer& buffer, std::uint32_t events, std::uint32_t per_batch,
-               std::size_t size = 200) {
+                std::size_t size = 200) {
   FillResult r;
   for (std::uint32_t seq = 0; seq < events;) {
     EXPECT_FALSE(buffer.begin());

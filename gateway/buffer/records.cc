@@ -120,8 +120,8 @@ std::vector<std::uint8_t> encode_device(const DeviceRecord& d) {
   w.put_string(d.board);
   w.put<std::uint32_t>(d.ring_dropped_boot);
   w.put<std::uint32_t>(d.ring_dropped_in_boot);
-  for (const std::uint64_t v : {d.ring_dropped, d.stored, d.duplicates, d.gaps, d.dropped,
-                                d.refused_busy, d.stale_boot}) {
+  for (const std::uint64_t v :
+       {d.ring_dropped, d.stored, d.duplicates, d.gaps, d.dropped, d.refused_busy, d.stale_boot}) {
     w.put<std::uint64_t>(v);
   }
   return std::move(w.out);

@@ -3,9 +3,9 @@
 // parse_config.
 #include "edge/gateway/config.h"
 
+// Header-only: no link dependency on Debian's libtomlplusplus.so (simpler cross builds).
 #define TOML_HEADER_ONLY 1
-#include <toml++/toml.h>
-
+#define TOML_EXCEPTIONS 1  // parse errors arrive as toml::parse_error, caught in parse_config
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <toml++/toml.h>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -33,9 +34,15 @@ constexpr std::array<std::string_view, 3> kRootKeys{"gateway", "buffer", "ingest
 constexpr std::array<std::string_view, 3> kGatewayKeys{"id", "state_dir", "log_level"};
 constexpr std::array<std::string_view, 4> kBufferKeys{"max_bytes", "high_water_percent",
                                                       "full_policy", "busy_retry_ms"};
-constexpr std::array<std::string_view, 9> kIngestKeys{
-    "max_devices",    "max_connections", "dedupe_window", "max_batch_events", "commit_linger_us",
-    "max_read_bytes", "serial",          "tcp",           "unix"};
+constexpr std::array<std::string_view, 9> kIngestKeys{"max_devices",
+                                                      "max_connections",
+                                                      "dedupe_window",
+                                                      "max_batch_events",
+                                                      "commit_linger_us",
+                                                      "max_read_bytes",
+                                                      "serial",
+                                                      "tcp",
+                                                      "unix"};
 constexpr std::array<std::string_view, 2> kSerialKeys{"path", "baud"};
 constexpr std::array<std::string_view, 1> kTcpKeys{"listen"};
 constexpr std::array<std::string_view, 1> kUnixKeys{"path"};
@@ -78,7 +85,8 @@ class Table {
       if (std::ranges::find(known, name.str()) != known.end()) {
         continue;
       }
-      std::string message = node.is_table() ? "unknown table" : "unknown key";
+      const bool table = node.is_table() || node.is_array_of_tables();
+      std::string message = table ? "unknown table" : "unknown key";
       for (std::size_t i = 0; i < known.size(); ++i) {
         message += (i == 0 ? " (expected one of: " : ", ") + std::string(known[i]);
       }
@@ -98,7 +106,8 @@ class Table {
   // The elements of the array of tables `name` ([[path.name]]); empty when absent.
   std::vector<Table> tables(std::string_view name) const {
     std::vector<Table> out;
-    const toml::node* node = get(name, toml::node_type::array, "an array of tables");
+    const std::string expected = "an array of tables ([[" + key(name) + "]])";
+    const toml::node* node = get(name, toml::node_type::array, expected);
     if (node == nullptr) {
       return out;
     }
@@ -132,7 +141,7 @@ class Table {
     return std::move(*value);
   }
 
-  // Reads the string `name` into `out` when present, then applies `check` to it.
+  // When `name` is present: fails with check(value)'s message, or stores the value in `out`.
   template <typename Check>
   void read_string(std::string_view name, std::string& out, Check check) const {
     if (std::optional<std::string> value = string(name)) {
@@ -201,7 +210,8 @@ void read_buffer(const Table& table, GatewayConfig& config) {
     if (const auto* integer = node->as_integer(); integer != nullptr && integer->get() >= 0) {
       bytes = static_cast<std::uint64_t>(integer->get());
     } else if (integer != nullptr) {
-      table.fail(*node, "max_bytes", std::string(kBufferBytesAllowed) + ", got " + std::to_string(integer->get()));
+      table.fail(*node, "max_bytes",
+                 std::string(kBufferBytesAllowed) + ", got " + std::to_string(integer->get()));
     } else if (const auto* text = node->as_string()) {
       bytes = parse_size(text->get());
       if (!bytes) {

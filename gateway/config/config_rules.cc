@@ -1,18 +1,17 @@
 // Value rules and validate_config: everything about the config that does not depend on TOML.
 #include "config_rules.h"
 
-#include <sys/un.h>
-
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <map>
-#include <utility>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/un.h>
+#include <utility>
 #include <vector>
 
 #include "edge/gateway/config.h"
@@ -249,7 +248,8 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   const std::size_t digits = text.find_first_not_of("0123456789");
   const std::string_view number = text.substr(0, digits);
   const std::string_view suffix = digits == std::string_view::npos ? "" : text.substr(digits);
-  const auto* unit = std::ranges::find_if(kSuffixes, [&](const auto& u) { return u.first == suffix; });
+  const auto* unit =
+      std::ranges::find_if(kSuffixes, [&](const auto& u) { return u.first == suffix; });
   if (number.empty() || unit == kSuffixes.end()) {
     return std::nullopt;
   }

@@ -55,7 +55,7 @@ TEST(DedupeWindow, SeqsThatSlideOutUnreceivedAreGaps) {
   EXPECT_EQ(edge_case.verdict, Verdict::kNew);
   EXPECT_EQ(edge_case.gaps, 1U);  // seq 1
   const Observation next = window.observe(s, 1, 2 + kWindow);
-  EXPECT_EQ(next.gaps, 1U);  // seq 2
+  EXPECT_EQ(next.gaps, 1U);                                         // seq 2
   EXPECT_EQ(window.observe(s, 1, 1).verdict, Verdict::kDuplicate);  // settled
 }
 

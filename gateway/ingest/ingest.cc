@@ -1,10 +1,9 @@
 #include "edge/gateway/ingest.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <spdlog/spdlog.h>
 
 namespace edge::gateway {
 namespace {
@@ -78,8 +77,7 @@ void Ingest::on_frame(SessionId session, const std::string& source,
   }
 }
 
-void Ingest::on_hello(const wire::Hello& hello, const std::string& source,
-                      std::uint64_t now_us) {
+void Ingest::on_hello(const wire::Hello& hello, const std::string& source, std::uint64_t now_us) {
   if (!ensure_batch(now_us)) {
     return;
   }
@@ -103,8 +101,8 @@ void Ingest::on_hello(const wire::Hello& hello, const std::string& source,
   }
 }
 
-void Ingest::on_batch(SessionId session, const wire::EventBatch& batch,
-                      const std::string& source, std::uint64_t now_us) {
+void Ingest::on_batch(SessionId session, const wire::EventBatch& batch, const std::string& source,
+                      std::uint64_t now_us) {
   if (!ensure_batch(now_us)) {
     return;  // no acks: the device resends
   }
@@ -117,7 +115,8 @@ void Ingest::on_batch(SessionId session, const wire::EventBatch& batch,
       refuse(source, "invalid_flatbuffer", now_us);
       continue;
     }
-    if (auto event_boot = on_event(session, batch.device(), wire::blob_bytes(*blob), source, now_us)) {
+    if (auto event_boot =
+            on_event(session, batch.device(), wire::blob_bytes(*blob), source, now_us)) {
       boot = event_boot;
     }
   }
@@ -195,8 +194,7 @@ void Ingest::send_acks(bool committed) {
     switch (p.disposition) {
       case Disposition::kDuplicate: return wire::AckStatus::Ok;  // durable from before
       case Disposition::kStored:
-      case Disposition::kStaleBoot:
-        return committed ? wire::AckStatus::Ok : wire::AckStatus::Busy;
+      case Disposition::kStaleBoot: return committed ? wire::AckStatus::Ok : wire::AckStatus::Busy;
       case Disposition::kBusy:
       case Disposition::kDeviceLimit: return wire::AckStatus::Busy;
     }

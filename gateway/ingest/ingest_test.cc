@@ -1,7 +1,8 @@
 #include "edge/gateway/ingest.h"
 
-#include <gtest/gtest.h>
 #include <stdlib.h>
+
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
@@ -43,8 +44,8 @@ class RecordingSink : public AckSink {
           ASSERT_TRUE(message.ok());
           const wire::Ack* ack = message.value()->body_as_Ack();
           ASSERT_NE(ack, nullptr);
-          ReceivedAck r{session, ack->device(), ack->boot(), ack->status(), {},
-                        ack->retry_after_ms()};
+          ReceivedAck r{session, ack->device(),        ack->boot(), ack->status(),
+                        {},      ack->retry_after_ms()};
           if (ack->selective() != nullptr) {
             for (const wire::SeqRange* range : *ack->selective()) {
               r.ranges.emplace_back(range->first(), range->last());
@@ -77,8 +78,7 @@ class Payload {
 };
 
 Payload batch(std::uint64_t device, std::uint32_t boot, std::vector<std::uint32_t> seqs,
-              std::uint16_t event_version = wire::kSchemaVersion,
-              std::uint64_t event_device = 0) {
+              std::uint16_t event_version = wire::kSchemaVersion, std::uint64_t event_device = 0) {
   flatbuffers::FlatBufferBuilder event_fbb;
   std::vector<std::vector<std::uint8_t>> stored;
   for (const std::uint32_t seq : seqs) {

@@ -39,13 +39,13 @@ struct MDB_txn;
 namespace edge::gateway {
 
 struct BufferOptions {
-  std::string dir;                       // created 0700 if missing
+  std::string dir;  // created 0700 if missing
   std::uint64_t max_bytes = 256ULL << 20U;
   std::uint32_t high_water_percent = 80;
   FullPolicy policy = FullPolicy::kDropOldest;
   std::uint32_t dedupe_window = 4096;
   std::uint32_t max_devices = 1024;
-  bool read_only = false;                // edgectl: no writes, no directory creation
+  bool read_only = false;  // edgectl: no writes, no directory creation
 };
 
 struct BufferError {
@@ -66,10 +66,10 @@ enum class Disposition {
 
 struct BufferStats {
   std::uint64_t events = 0;
-  std::uint64_t used_bytes = 0;        // pages held by the databases
+  std::uint64_t used_bytes = 0;  // pages held by the databases
   std::uint64_t max_bytes = 0;
   std::uint64_t high_water_bytes = 0;
-  std::uint64_t payload_bytes = 0;     // sum of stored event values (header + payload)
+  std::uint64_t payload_bytes = 0;  // sum of stored event values (header + payload)
   std::optional<std::uint64_t> oldest_key;
   std::optional<std::uint64_t> newest_key;
   std::optional<std::uint64_t> oldest_received_us;

@@ -25,8 +25,8 @@ enum class FullPolicy {
 [[nodiscard]] std::string_view to_string(FullPolicy policy);
 
 struct SerialSource {
-  std::string path;              // e.g. /dev/ttyUSB0
-  std::uint32_t baud = 115200;   // one of the standard termios rates
+  std::string path;             // e.g. /dev/ttyUSB0
+  std::uint32_t baud = 115200;  // one of the standard termios rates
 };
 
 struct TcpSource {
@@ -48,15 +48,15 @@ struct GatewayConfig {
   std::uint64_t buffer_max_bytes = 256ULL << 20U;  // LMDB map size: the hard disk bound
   std::uint32_t buffer_high_water_percent = 80;    // of max_bytes; the full policy applies above
   FullPolicy buffer_full_policy = FullPolicy::kDropOldest;
-  std::uint32_t buffer_busy_retry_ms = 1000;       // retry_after_ms in busy acks
+  std::uint32_t buffer_busy_retry_ms = 1000;  // retry_after_ms in busy acks
 
   // [ingest]
-  std::uint32_t ingest_max_devices = 1024;           // devices registered at most
-  std::uint32_t ingest_dedupe_window = 4096;         // per-device bitmap window, events
-  std::uint32_t ingest_max_batch_events = 4096;      // events in one write transaction at most
-  std::uint32_t ingest_commit_linger_us = 0;         // wait this long to group more frames
-  std::uint32_t ingest_max_read_bytes = 65536;       // per source per loop iteration (fairness)
-  std::uint32_t ingest_max_connections = 256;        // accepted TCP + Unix connections at most
+  std::uint32_t ingest_max_devices = 1024;       // devices registered at most
+  std::uint32_t ingest_dedupe_window = 4096;     // per-device bitmap window, events
+  std::uint32_t ingest_max_batch_events = 4096;  // events in one write transaction at most
+  std::uint32_t ingest_commit_linger_us = 0;     // wait this long to group more frames
+  std::uint32_t ingest_max_read_bytes = 65536;   // per source per loop iteration (fairness)
+  std::uint32_t ingest_max_connections = 256;    // accepted TCP + Unix connections at most
   std::vector<SerialSource> serial;
   std::vector<TcpSource> tcp;
   std::vector<UnixSource> unix_sockets;

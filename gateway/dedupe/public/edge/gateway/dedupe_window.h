@@ -29,9 +29,9 @@ enum class Verdict {
 
 struct DedupeState {
   std::uint32_t boot = 0;
-  bool started = false;     // an event of `boot` has been seen
-  std::uint64_t next = 0;   // lowest seq not yet settled
-  std::uint64_t end = 0;    // one past the highest seq seen in this boot
+  bool started = false;             // an event of `boot` has been seen
+  std::uint64_t next = 0;           // lowest seq not yet settled
+  std::uint64_t end = 0;            // one past the highest seq seen in this boot
   std::vector<std::uint64_t> bits;  // window, bit (seq % W) for seq in [next, next + W)
 };
 

@@ -39,7 +39,7 @@ class AckSink {
 struct IngestOptions {
   std::uint32_t max_batch_events = 4096;  // events staged before flush() is forced
   std::uint32_t busy_retry_ms = 1000;
-  std::uint32_t dedupe_window = 4096;     // to warn about devices whose ring is larger
+  std::uint32_t dedupe_window = 4096;  // to warn about devices whose ring is larger
 };
 
 /// Logs a message at most once per interval per key, with the count of the ones held back.
@@ -65,8 +65,8 @@ class Ingest {
   Ingest(Buffer& buffer, AckSink& acks, IngestOptions options);
 
   /// One good frame's payload from `session` (named `source` in counters and logs).
-  void on_frame(SessionId session, const std::string& source,
-                std::span<const std::uint8_t> payload, std::uint64_t now_us);
+  void on_frame(SessionId session, const std::string& source, std::span<const std::uint8_t> payload,
+                std::uint64_t now_us);
   /// One refused frame.
   void on_frame_error(SessionId session, const std::string& source, link::FrameError error,
                       std::uint64_t now_us);
@@ -77,8 +77,7 @@ class Ingest {
 
   [[nodiscard]] std::size_t pending_events() const { return pending_.size(); }
   /// Refusals per source and reason since start ("source" -> "bad_crc" -> n).
-  [[nodiscard]] const std::map<std::string, std::map<std::string, std::uint64_t>>& refused()
-      const {
+  [[nodiscard]] const std::map<std::string, std::map<std::string, std::uint64_t>>& refused() const {
     return refused_;
   }
 

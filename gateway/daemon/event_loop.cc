@@ -1,0 +1,310 @@
+#include "event_loop.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "link_io.h"
+
+namespace edge::gateway {
+namespace {
+
+constexpr std::uint64_t kSerialBackoffFirstUs = 100'000;
+constexpr std::uint64_t kSerialBackoffMaxUs = 5'000'000;
+constexpr std::size_t kReadChunk = 4096;
+
+}  // namespace
+
+std::uint64_t monotonic_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000U +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000U;
+}
+
+std::uint64_t wall_clock_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000U +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000U;
+}
+
+EventLoop::EventLoop(Ingest& ingest, LoopOptions options)
+    : ingest_(ingest), options_(options), read_buffer_(kReadChunk) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_ = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = signal_fd_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd_, &ev);
+}
+
+EventLoop::~EventLoop() {
+  for (auto& [id, session] : sessions_) {
+    ::close(session->fd);
+  }
+  for (const Listener& l : listeners_) {
+    ::close(l.fd);
+  }
+  ::close(signal_fd_);
+  ::close(epoll_fd_);
+}
+
+void EventLoop::watch(int fd, bool write) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | (write ? static_cast<std::uint32_t>(EPOLLOUT) : 0U);
+  ev.data.fd = fd;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) {
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+}
+
+SessionId EventLoop::add_session(int fd, std::string name, bool serial, std::size_t index) {
+  const SessionId id = next_session_++;
+  auto session = std::make_unique<Session>();
+  session->fd = fd;
+  session->name = std::move(name);
+  session->serial = serial;
+  session->serial_index = index;
+  watch(fd, false);
+  session_by_fd_[fd] = id;
+  sessions_[id] = std::move(session);
+  return id;
+}
+
+void EventLoop::close_session(SessionId id, const char* why) {
+  const auto it = sessions_.find(id);
+  if (it == sessions_.end()) {
+    return;
+  }
+  Session& s = *it->second;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd, nullptr);
+  ::close(s.fd);
+  session_by_fd_.erase(s.fd);
+  ingest_.forget_session(id);
+  if (s.serial) {
+    Serial& port = serials_[s.serial_index];
+    port.session = 0;
+    port.backoff_us = kSerialBackoffFirstUs;
+    port.retry_at_us = monotonic_us() + port.backoff_us;
+    spdlog::warn("{}: closed ({}); reopening with backoff", s.name, why);
+  } else {
+    --connections_;
+    spdlog::info("{}: closed ({})", s.name, why);
+  }
+  sessions_.erase(it);
+}
+
+void EventLoop::add_serial(const SerialSource& source) {
+  serials_.push_back({source, 0, 0, kSerialBackoffFirstUs, 0});
+  try_open_serial(serials_.size() - 1, monotonic_us());
+}
+
+void EventLoop::try_open_serial(std::size_t index, std::uint64_t now_us) {
+  Serial& port = serials_[index];
+  const FdOrError opened = open_serial(port.config.path, port.config.baud);
+  if (const int* fd = std::get_if<int>(&opened)) {
+    if (port.failures > 0) {
+      spdlog::info("serial:{}: open again after {} failed attempts", port.config.path,
+                   port.failures);
+    }
+    port.failures = 0;
+    port.backoff_us = kSerialBackoffFirstUs;
+    port.session = add_session(*fd, "serial:" + port.config.path, true, index);
+    return;
+  }
+  if (port.failures++ == 0) {  // logged once per outage
+    spdlog::warn("{}; retrying with backoff up to {} s", std::get<std::string>(opened),
+                 kSerialBackoffMaxUs / 1'000'000U);
+  }
+  port.retry_at_us = now_us + port.backoff_us;
+  port.backoff_us = std::min(port.backoff_us * 2U, kSerialBackoffMaxUs);
+}
+
+std::optional<std::string> EventLoop::add_tcp(const TcpSource& source) {
+  const FdOrError opened = listen_tcp(source.host, source.port);
+  if (const auto* error = std::get_if<std::string>(&opened)) {
+    return *error;
+  }
+  const int fd = std::get<int>(opened);
+  const std::uint16_t port = bound_port(fd);
+  tcp_ports_.push_back(port);
+  listeners_.push_back({fd, "tcp:" + source.host + ":" + std::to_string(port)});
+  watch(fd, false);
+  spdlog::info("listening on tcp {}:{}", source.host, port);
+  return std::nullopt;
+}
+
+std::optional<std::string> EventLoop::add_unix(const UnixSource& source) {
+  const FdOrError opened = listen_unix(source.path);
+  if (const auto* error = std::get_if<std::string>(&opened)) {
+    return *error;
+  }
+  listeners_.push_back({std::get<int>(opened), "unix:" + source.path});
+  watch(listeners_.back().fd, false);
+  spdlog::info("listening on unix {}", source.path);
+  return std::nullopt;
+}
+
+void EventLoop::accept_all(const Listener& listener) {
+  for (;;) {
+    const int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      return;
+    }
+    if (connections_ >= options_.max_connections) {
+      ::close(fd);
+      spdlog::warn("{}: connection refused: {} connections is the bound (ingest.max_connections)",
+                   listener.name, options_.max_connections);
+      continue;
+    }
+    ++connections_;
+    add_session(fd, listener.name + "#" + std::to_string(next_session_), false, 0);
+  }
+}
+
+void EventLoop::on_readable(SessionId id, std::uint64_t now_us) {
+  Session& s = *sessions_.at(id);
+  std::size_t budget = options_.max_read_bytes;
+  const std::uint64_t wall_us = wall_clock_us();
+  while (budget > 0) {
+    const ssize_t n = ::read(s.fd, read_buffer_.data(), std::min(budget, read_buffer_.size()));
+    if (n > 0) {
+      budget -= static_cast<std::size_t>(n);
+      if (batch_started_us_ == 0) {
+        batch_started_us_ = now_us;
+      }
+      s.decoder.feed(
+          {read_buffer_.data(), static_cast<std::size_t>(n)},
+          [&](std::span<const std::uint8_t> payload) {
+            ingest_.on_frame(id, s.name, payload, wall_us);
+          },
+          [&](link::FrameError error) { ingest_.on_frame_error(id, s.name, error, wall_us); });
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      return;
+    }
+    close_session(id, n == 0 ? "end of stream" : std::strerror(errno));
+    return;
+  }
+}
+
+void EventLoop::send_frame(SessionId id, std::span<const std::uint8_t> frame) {
+  const auto it = sessions_.find(id);
+  if (it == sessions_.end()) {
+    return;
+  }
+  Session& s = *it->second;
+  if (s.out.size() + frame.size() > options_.max_pending_ack_bytes) {
+    return;  // the link is not draining: the device will resend and be acked again
+  }
+  s.out.insert(s.out.end(), frame.begin(), frame.end());
+  on_writable(id);
+}
+
+void EventLoop::on_writable(SessionId id) {
+  Session& s = *sessions_.at(id);
+  std::size_t sent = 0;
+  while (sent < s.out.size()) {
+    const ssize_t n = s.serial ? ::write(s.fd, s.out.data() + sent, s.out.size() - sent)
+                               : ::send(s.fd, s.out.data() + sent, s.out.size() - sent,
+                                        MSG_NOSIGNAL);
+    if (n <= 0) {
+      break;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  s.out.erase(s.out.begin(), s.out.begin() + static_cast<std::ptrdiff_t>(sent));
+  const bool want = !s.out.empty();
+  if (want != s.want_write) {
+    s.want_write = want;
+    watch(s.fd, want);
+  }
+}
+
+int EventLoop::timeout_ms(std::uint64_t now_us) const {
+  std::uint64_t wait_us = 1'000'000;
+  for (const Serial& port : serials_) {
+    if (port.session == 0) {
+      wait_us = std::min(wait_us, port.retry_at_us > now_us ? port.retry_at_us - now_us : 0);
+    }
+  }
+  if (batch_started_us_ != 0) {
+    const std::uint64_t due = batch_started_us_ + options_.commit_linger_us;
+    wait_us = std::min(wait_us, due > now_us ? due - now_us : 0);
+  }
+  return static_cast<int>((wait_us + 999U) / 1000U);
+}
+
+int EventLoop::run() {
+  std::array<epoll_event, 64> events{};
+  for (;;) {
+    const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                               timeout_ms(monotonic_us()));
+    if (n < 0 && errno != EINTR) {
+      spdlog::error("epoll_wait: {}", std::strerror(errno));
+      return 1;
+    }
+    const std::uint64_t now_us = monotonic_us();
+    bool stop = false;
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[static_cast<std::size_t>(i)].data.fd;
+      const std::uint32_t flags = events[static_cast<std::size_t>(i)].events;
+      if (fd == signal_fd_) {
+        signalfd_siginfo info{};
+        while (::read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+          spdlog::info("signal {}: finishing the current batch and stopping", info.ssi_signo);
+          stop = true;
+        }
+        continue;
+      }
+      if (const auto l = std::find_if(listeners_.begin(), listeners_.end(),
+                                      [fd](const Listener& x) { return x.fd == fd; });
+          l != listeners_.end()) {
+        accept_all(*l);
+        continue;
+      }
+      const auto found = session_by_fd_.find(fd);
+      if (found == session_by_fd_.end()) {
+        continue;
+      }
+      const SessionId id = found->second;
+      if ((flags & EPOLLOUT) != 0U) {
+        on_writable(id);
+      }
+      if ((flags & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0U) {
+        on_readable(id, now_us);
+      }
+    }
+    for (std::size_t i = 0; i < serials_.size(); ++i) {
+      if (serials_[i].session == 0 && serials_[i].retry_at_us <= now_us) {
+        try_open_serial(i, now_us);
+      }
+    }
+    if (batch_started_us_ != 0 &&
+        (stop || now_us >= batch_started_us_ + options_.commit_linger_us)) {
+      ingest_.flush(wall_clock_us());
+      batch_started_us_ = 0;
+    }
+    if (stop) {
+      ingest_.flush(wall_clock_us());
+      return 0;
+    }
+  }
+}
+
+}  // namespace edge::gateway
