@@ -1,16 +1,15 @@
 #include "event_loop.h"
 
 #include <signal.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 
 #include "link_io.h"
 
@@ -220,9 +219,9 @@ void EventLoop::on_writable(SessionId id) {
   Session& s = *sessions_.at(id);
   std::size_t sent = 0;
   while (sent < s.out.size()) {
-    const ssize_t n = s.serial ? ::write(s.fd, s.out.data() + sent, s.out.size() - sent)
-                               : ::send(s.fd, s.out.data() + sent, s.out.size() - sent,
-                                        MSG_NOSIGNAL);
+    const ssize_t n = s.serial
+                          ? ::write(s.fd, s.out.data() + sent, s.out.size() - sent)
+                          : ::send(s.fd, s.out.data() + sent, s.out.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) {
       break;
     }

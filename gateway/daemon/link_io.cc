@@ -1,22 +1,24 @@
 #include "link_io.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <termios.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 namespace edge::gateway {
 namespace {
 
-std::string os_error(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string os_error(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
 speed_t termios_speed(std::uint32_t baud) {
   switch (baud) {

@@ -6,11 +6,10 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <cstdio>
 #include <fstream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <string>
 #include <vector>
 
@@ -146,12 +145,12 @@ int main(int argc, char** argv) {
     }
   } sink;
   sink.loop = &loop_ptr;
-  edge::gateway::Ingest ingest(buffer, sink,
-                               {config.ingest_max_batch_events, config.buffer_busy_retry_ms,
-                                config.ingest_dedupe_window});
-  edge::gateway::EventLoop loop(ingest, {config.ingest_max_read_bytes,
-                                         config.ingest_max_connections,
-                                         config.ingest_commit_linger_us, 65536});
+  edge::gateway::Ingest ingest(
+      buffer, sink,
+      {config.ingest_max_batch_events, config.buffer_busy_retry_ms, config.ingest_dedupe_window});
+  edge::gateway::EventLoop loop(ingest,
+                                {config.ingest_max_read_bytes, config.ingest_max_connections,
+                                 config.ingest_commit_linger_us, 65536});
   loop_ptr = &loop;
   for (const auto& tcp : config.tcp) {
     if (auto error = loop.add_tcp(tcp)) {

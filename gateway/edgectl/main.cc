@@ -1,0 +1,195 @@
+// edgectl: the operator's CLI. Reads the gateway's LMDB buffer read-only (safe while the daemon
+// runs) and prints what a person or a script needs.
+//
+//   edgectl [--state-dir DIR | -c CONFIG] buffer stats [--json]
+//   edgectl [--state-dir DIR | -c CONFIG] buffer dump [--json] [--from KEY] [--limit N]
+//   edgectl [--state-dir DIR | -c CONFIG] buffer count
+//   edgectl [--state-dir DIR | -c CONFIG] devices [--json]
+//
+// Exit status: 0, 1 when the buffer cannot be read, 2 on a usage or config error.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <string>
+
+#include "edge/gateway/buffer.h"
+#include "edge/gateway/config.h"
+#include "edge/gateway/event_json.h"
+
+namespace {
+
+using edge::gateway::Buffer;
+using edge::gateway::BufferError;
+
+std::string hex16(std::uint64_t v) {
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(v));
+  return text;
+}
+
+std::string age(std::uint64_t then_us) {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  const auto now_us = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000U +
+                      static_cast<std::uint64_t>(ts.tv_nsec) / 1000U;
+  const std::uint64_t s = now_us > then_us ? (now_us - then_us) / 1'000'000U : 0;
+  return std::to_string(s / 3600) + " h " + std::to_string(s / 60 % 60) + " min " +
+         std::to_string(s % 60) + " s";
+}
+
+int fail(const BufferError& e) {
+  std::fprintf(stderr, "edgectl: %s\n", e.message.c_str());
+  return 1;
+}
+
+// The event payload, copied to 8-aligned storage (LMDB aligns values to 2 bytes only).
+nlohmann::json decode(std::span<const std::uint8_t> payload, std::vector<std::uint64_t>& scratch) {
+  scratch.assign((payload.size() + 7) / 8, 0);
+  std::memcpy(scratch.data(), payload.data(), payload.size());
+  const auto event = edge::wire::verify_event(
+      {reinterpret_cast<const std::uint8_t*>(scratch.data()), payload.size()});
+  if (!event.ok()) {
+    return {{"error", edge::wire::to_string(event.error())}};
+  }
+  return edge::gateway::event_to_json(*event.value());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"edgectl: inspect and operate an edge gateway"};
+  app.require_subcommand(1);
+  std::string state_dir;
+  std::string config_path;
+  app.add_option("--state-dir", state_dir, "the gateway's buffer directory");
+  app.add_option("-c,--config", config_path, "read the state directory from this gateway config");
+
+  auto* buffer_cmd = app.add_subcommand("buffer", "the LMDB event buffer");
+  buffer_cmd->require_subcommand(1);
+  bool json = false;
+  std::uint64_t from = 0;
+  std::size_t limit = SIZE_MAX;
+  auto* stats_cmd = buffer_cmd->add_subcommand("stats", "events, bytes, bound, counters");
+  stats_cmd->add_flag("--json", json, "JSON output");
+  auto* dump_cmd = buffer_cmd->add_subcommand("dump", "every buffered event, oldest first");
+  dump_cmd->add_flag("--json", json, "one JSON object per line");
+  dump_cmd->add_option("--from", from, "first buffer key");
+  dump_cmd->add_option("--limit", limit, "at most this many events");
+  auto* count_cmd = buffer_cmd->add_subcommand("count", "number of buffered events");
+  auto* devices_cmd = app.add_subcommand("devices", "per-device state, gaps, last seen");
+  devices_cmd->add_flag("--json", json, "JSON output");
+  CLI11_PARSE(app, argc, argv);
+
+  edge::gateway::BufferOptions options;
+  options.read_only = true;
+  options.dir = state_dir;
+  if (!config_path.empty()) {
+    auto loaded = edge::gateway::load_config(config_path);
+    if (auto* error = std::get_if<edge::gateway::ConfigError>(&loaded)) {
+      std::fprintf(stderr, "%s\n", error->to_string().c_str());
+      return 2;
+    }
+    const auto& config = std::get<edge::gateway::GatewayConfig>(loaded);
+    if (state_dir.empty()) {
+      options.dir = config.state_dir;
+    }
+    options.high_water_percent = config.buffer_high_water_percent;
+  }
+  if (options.dir.empty()) {
+    options.dir = edge::gateway::GatewayConfig{}.state_dir;
+  }
+  auto opened = Buffer::open(options);
+  if (auto* error = std::get_if<BufferError>(&opened)) {
+    return fail(*error);
+  }
+  const Buffer& buffer = *std::get<std::unique_ptr<Buffer>>(opened);
+
+  if (stats_cmd->parsed() || count_cmd->parsed()) {
+    auto result = buffer.stats();
+    if (auto* error = std::get_if<BufferError>(&result)) {
+      return fail(*error);
+    }
+    const auto& s = std::get<edge::gateway::BufferStats>(result);
+    if (count_cmd->parsed()) {
+      std::cout << s.events << "\n";
+      return 0;
+    }
+    if (json) {
+      nlohmann::json j = {{"events", s.events},       {"used_bytes", s.used_bytes},
+                          {"max_bytes", s.max_bytes}, {"value_bytes", s.payload_bytes},
+                          {"devices", s.devices},     {"counters", s.counters}};
+      if (s.oldest_received_us) {
+        j["oldest_received_us"] = *s.oldest_received_us;
+      }
+      std::cout << j.dump() << "\n";
+      return 0;
+    }
+    std::cout << "buffer:   " << options.dir << "\n"
+              << "events:   " << s.events << " (" << s.payload_bytes << " bytes of records)\n"
+              << "disk:     " << s.used_bytes << " of " << s.max_bytes << " bytes ("
+              << (s.max_bytes ? s.used_bytes * 100 / s.max_bytes : 0) << "%)\n"
+              << "devices:  " << s.devices << "\n";
+    if (s.oldest_received_us) {
+      std::cout << "oldest:   " << age(*s.oldest_received_us) << " ago\n";
+    }
+    for (const auto& [name, value] : s.counters) {
+      if (name != "next_key" && name != "buffered_bytes") {
+        std::cout << "  " << name << ": " << value << "\n";
+      }
+    }
+    return 0;
+  }
+
+  if (dump_cmd->parsed()) {
+    std::vector<std::uint64_t> scratch;
+    const auto error = buffer.for_each_event(from, limit, [&](const edge::gateway::StoredEvent& e) {
+      nlohmann::json event = decode(e.record.payload, scratch);
+      if (json) {
+        nlohmann::json line = {{"key", e.key}, {"received_us", e.record.received_us}};
+        line["event"] = std::move(event);
+        std::cout << line.dump() << "\n";
+      } else {
+        std::cout << e.key << " " << event.value("event_id", "?") << " "
+                  << event.value("sensor", "") << " " << event["reading"].dump() << "\n";
+      }
+      return true;
+    });
+    return error ? fail(*error) : 0;
+  }
+
+  if (devices_cmd->parsed()) {
+    auto result = buffer.devices();
+    if (auto* error = std::get_if<BufferError>(&result)) {
+      return fail(*error);
+    }
+    for (const auto& d : std::get<std::vector<edge::gateway::DeviceRecord>>(result)) {
+      if (json) {
+        std::cout << nlohmann::json{{"device", hex16(d.device)},
+                                    {"boot", d.dedupe.boot},
+                                    {"next_seq", d.dedupe.next},
+                                    {"stored", d.stored},
+                                    {"duplicates", d.duplicates},
+                                    {"gaps", d.gaps},
+                                    {"dropped", d.dropped},
+                                    {"refused_busy", d.refused_busy},
+                                    {"stale_boot", d.stale_boot},
+                                    {"ring_dropped", d.ring_dropped},
+                                    {"firmware", d.firmware},
+                                    {"board", d.board},
+                                    {"last_seen_us", d.last_seen_us}}
+                         .dump()
+                  << "\n";
+      } else {
+        std::cout << hex16(d.device) << "  boot " << d.dedupe.boot << "  stored " << d.stored
+                  << "  duplicates " << d.duplicates << "  gaps " << d.gaps << "  dropped "
+                  << d.dropped << "  ring_dropped " << d.ring_dropped << "  last seen "
+                  << (d.last_seen_us ? age(d.last_seen_us) + " ago" : "never") << "\n";
+      }
+    }
+    return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,52 @@
+#include "edge/gateway/event_json.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace edge::gateway {
+namespace {
+
+nlohmann::json render(const wire::EventFields& f) {
+  flatbuffers::FlatBufferBuilder fbb;
+  const auto encoded = wire::encode_event(fbb, f);
+  std::vector<std::uint64_t> words((encoded.value().size() + 7) / 8);
+  std::memcpy(words.data(), encoded.value().data(), encoded.value().size());
+  const auto event = wire::verify_event(
+      {reinterpret_cast<const std::uint8_t*>(words.data()), encoded.value().size()});
+  EXPECT_TRUE(event.ok());
+  return event_to_json(*event.value());
+}
+
+TEST(EventJson, RendersTheIdTimesReadingAndQuality) {
+  wire::EventFields f;
+  f.id = {0xA1, 7, 42};
+  f.mono_us = 123;
+  f.wall_ms = 1763900000000;
+  f.sensor = "tmp105";
+  f.reading = wire::ReadingValue::temperature(21.5F);
+  f.quality = wire::Quality::Estimated;
+  const nlohmann::json j = render(f);
+  EXPECT_EQ(j["event_id"], "00000000000000a1-7-42");
+  EXPECT_EQ(j["device"], "00000000000000a1");
+  EXPECT_EQ(j["seq"], 42);
+  EXPECT_EQ(j["schema_version"], "1.0");
+  EXPECT_EQ(j["wall_ms"], 1763900000000);
+  EXPECT_EQ(j["reading"]["type"], "temperature");
+  EXPECT_EQ(j["reading"]["celsius"], 21.5);
+  EXPECT_EQ(j["quality"], nlohmann::json::array({"estimated"}));
+}
+
+TEST(EventJson, LeavesOutAnUnknownWallClockAndNamesUnits) {
+  wire::EventFields f;
+  f.sensor = "lsm303";
+  f.reading = wire::ReadingValue::vector3(0.5F, -0.25F, 1.0F, wire::Unit::Gauss);
+  const nlohmann::json j = render(f);
+  EXPECT_FALSE(j.contains("wall_ms"));
+  EXPECT_EQ(j["reading"]["unit"], "Gauss");
+  EXPECT_EQ(j["reading"]["y"], -0.25);
+  EXPECT_TRUE(j["quality"].empty());
+}
+
+}  // namespace
+}  // namespace edge::gateway
