@@ -1,0 +1,166 @@
+"""Process harness for the gateway integration tests: real daemons, real LMDB, real sockets
+and ptys, real signals. Standard library only."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+# ctest passes the built programs' paths; run by hand, set them the same way.
+BINARIES = {"edge-gatewayd": "EDGE_GATEWAYD", "edgectl": "EDGECTL", "edge-devsim": "EDGE_DEVSIM"}
+
+
+def binary(name):
+    path = os.environ.get(BINARIES[name], "")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"{name}: set {BINARIES[name]} to the built program (got {path!r})")
+    return path
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Gateway:
+    """edge-gatewayd on a state directory, restartable (kill -9 keeps the directory)."""
+
+    def __init__(self, workdir, args, log_name="gateway.log"):
+        self.workdir = workdir
+        self.state_dir = os.path.join(workdir, "state")
+        self.args = args
+        self.log_path = os.path.join(workdir, log_name)
+        self.proc = None
+
+    def start(self):
+        ready = os.path.join(self.workdir, "ready.json")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [binary("edge-gatewayd"), "--state-dir", self.state_dir, "--ready-file", ready]
+            + self.args,
+            stdout=log, stderr=log)
+        log.close()
+        wait_for(lambda: os.path.exists(ready) or self.proc.poll() is not None, 10,
+                 "the gateway to be ready")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"gateway exited with {self.proc.returncode}:\n{self.log()}")
+        return self
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(timeout=10)
+        return self.proc.returncode if self.proc else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self):
+        with open(self.log_path, "r", errors="replace") as f:
+            return f.read()
+
+
+def edgectl(state_dir, *args):
+    out = subprocess.run([binary("edgectl"), "--state-dir", state_dir, *args],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise AssertionError(f"edgectl {' '.join(args)} failed: {out.stderr}")
+    return out.stdout
+
+
+def buffered_ids(state_dir):
+    """Event IDs in the buffer, in buffer order (duplicates kept, so tests can find them)."""
+    ids = []
+    for line in edgectl(state_dir, "buffer", "dump", "--json").splitlines():
+        ids.append(json.loads(line)["event"]["event_id"])
+    return ids
+
+
+def stats(state_dir):
+    return json.loads(edgectl(state_dir, "buffer", "stats", "--json"))
+
+
+def devices(state_dir):
+    return [json.loads(l) for l in edgectl(state_dir, "devices", "--json").splitlines()]
+
+
+class Devsim:
+    """edge-devsim: a simulated device on a link."""
+
+    def __init__(self, workdir, name, args):
+        self.acked_log = os.path.join(workdir, f"{name}.acked")
+        self.out_path = os.path.join(workdir, f"{name}.out")
+        self.err_path = os.path.join(workdir, f"{name}.err")
+        out = open(self.out_path, "wb")
+        err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen([binary("edge-devsim"), "--acked-log", self.acked_log] + args,
+                                     stdout=out, stderr=err)
+        out.close()
+        err.close()
+
+    def wait(self, timeout):
+        return self.proc.wait(timeout=timeout)
+
+    def terminate(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=10)
+
+    def summary(self):
+        with open(self.out_path) as f:
+            lines = [l for l in f.read().splitlines() if l.startswith("{")]
+        if not lines:
+            with open(self.err_path, errors="replace") as f:
+                raise AssertionError(f"devsim printed no summary; stderr:\n{f.read()}")
+        return json.loads(lines[-1])
+
+    def acked(self):
+        if not os.path.exists(self.acked_log):
+            return []
+        with open(self.acked_log) as f:
+            return [l for l in f.read().splitlines() if l]
+
+
+class GatewayTestCase(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="edge-it-")
+        self.workdir = self._tmp.name
+        self.gateways = []
+        self.sims = []
+
+    def tearDown(self):
+        for sim in self.sims:
+            sim.terminate()
+        for gw in self.gateways:
+            gw.stop()
+        self._tmp.cleanup()
+
+    def gateway(self, *args):
+        gw = Gateway(self.workdir, list(args))
+        self.gateways.append(gw)
+        return gw.start()
+
+    def devsim(self, name, *args):
+        sim = Devsim(self.workdir, name, list(args))
+        self.sims.append(sim)
+        return sim
