@@ -10,22 +10,12 @@
 #include <filesystem>
 #include <string>
 
+#include "edge/gateway/temp_dir.h"
 #include "mqtt/async_client.h"
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "edge-libs-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using edge::gateway::TempDir;
 
 TEST(GatewayLibs, LmdbCommitSurvivesReopen) {
   TempDir dir;

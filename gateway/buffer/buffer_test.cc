@@ -8,21 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "edge/gateway/temp_dir.h"
+
 namespace edge::gateway {
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "edge-buffer-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::unique_ptr<Buffer> open_buffer(BufferOptions options) {
   auto opened = Buffer::open(options);

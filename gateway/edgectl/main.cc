@@ -8,13 +8,13 @@
 //
 // Exit status: 0, 1 when the buffer cannot be read, 2 on a usage or config error.
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "edge/gateway/aligned_copy.h"
 #include "edge/gateway/buffer.h"
 #include "edge/gateway/config.h"
 #include "edge/gateway/event_json.h"
@@ -46,11 +46,8 @@ int fail(const BufferError& e) {
 }
 
 // The event payload, copied to 8-aligned storage (LMDB aligns values to 2 bytes only).
-nlohmann::json decode(std::span<const std::uint8_t> payload, std::vector<std::uint64_t>& scratch) {
-  scratch.assign((payload.size() + 7) / 8, 0);
-  std::memcpy(scratch.data(), payload.data(), payload.size());
-  const auto event = edge::wire::verify_event(
-      {reinterpret_cast<const std::uint8_t*>(scratch.data()), payload.size()});
+nlohmann::json decode(std::span<const std::uint8_t> payload, edge::gateway::AlignedCopy& scratch) {
+  const auto event = edge::wire::verify_event(scratch.assign(payload));
   if (!event.ok()) {
     return {{"error", edge::wire::to_string(event.error())}};
   }
@@ -144,7 +141,7 @@ int main(int argc, char** argv) {
   }
 
   if (dump_cmd->parsed()) {
-    std::vector<std::uint64_t> scratch;
+    edge::gateway::AlignedCopy scratch;
     const auto error = buffer.for_each_event(from, limit, [&](const edge::gateway::StoredEvent& e) {
       nlohmann::json event = decode(e.record.payload, scratch);
       if (json) {
@@ -167,21 +164,16 @@ int main(int argc, char** argv) {
     }
     for (const auto& d : std::get<std::vector<edge::gateway::DeviceRecord>>(result)) {
       if (json) {
-        std::cout << nlohmann::json{{"device", hex16(d.device)},
-                                    {"boot", d.dedupe.boot},
-                                    {"next_seq", d.dedupe.next},
-                                    {"stored", d.stored},
-                                    {"duplicates", d.duplicates},
-                                    {"gaps", d.gaps},
-                                    {"dropped", d.dropped},
-                                    {"refused_busy", d.refused_busy},
-                                    {"stale_boot", d.stale_boot},
-                                    {"ring_dropped", d.ring_dropped},
-                                    {"firmware", d.firmware},
-                                    {"board", d.board},
-                                    {"last_seen_us", d.last_seen_us}}
-                         .dump()
-                  << "\n";
+        std::cout
+            << nlohmann::json{{"device", hex16(d.device)},     {"boot", d.dedupe.boot},
+                              {"next_seq", d.dedupe.next},     {"stored", d.stored},
+                              {"duplicates", d.duplicates},    {"gaps", d.gaps},
+                              {"dropped", d.dropped},          {"refused_busy", d.refused_busy},
+                              {"stale_boot", d.stale_boot},    {"ring_dropped", d.ring_dropped},
+                              {"firmware", d.firmware},        {"board", d.board},
+                              {"last_seen_us", d.last_seen_us}}
+                   .dump()
+            << "\n";
       } else {
         std::cout << hex16(d.device) << "  boot " << d.dedupe.boot << "  stored " << d.stored
                   << "  duplicates " << d.duplicates << "  gaps " << d.gaps << "  dropped "

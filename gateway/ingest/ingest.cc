@@ -131,9 +131,7 @@ std::optional<std::uint32_t> Ingest::on_event(SessionId session, std::uint64_t d
   auto verified = wire::verify_event(bytes);
   if (!verified.ok() && verified.error() == wire::WireError::kMisaligned) {
     // A sender that did not align its nested events: verify a copy.
-    aligned_scratch_.assign((bytes.size() + 7) / 8, 0);
-    std::memcpy(aligned_scratch_.data(), bytes.data(), bytes.size());
-    bytes = {reinterpret_cast<const std::uint8_t*>(aligned_scratch_.data()), bytes.size()};
+    bytes = aligned_scratch_.assign(bytes);
     verified = wire::verify_event(bytes);
   }
   if (!verified.ok()) {

@@ -8,21 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "edge/gateway/aligned_copy.h"
+#include "edge/gateway/temp_dir.h"
+
 namespace edge::gateway {
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "edge-ingest-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 struct ReceivedAck {
   SessionId session;
@@ -62,20 +52,7 @@ class RecordingSink : public AckSink {
 };
 
 // An 8-aligned LinkMessage payload, as the frame decoder delivers it.
-class Payload {
- public:
-  explicit Payload(std::span<const std::uint8_t> bytes)
-      : words_((bytes.size() + 7) / 8), size_(bytes.size()) {
-    std::memcpy(words_.data(), bytes.data(), bytes.size());
-  }
-  [[nodiscard]] std::span<const std::uint8_t> bytes() const {
-    return {reinterpret_cast<const std::uint8_t*>(words_.data()), size_};
-  }
-
- private:
-  std::vector<std::uint64_t> words_;
-  std::size_t size_;
-};
+using Payload = AlignedCopy;
 
 Payload batch(std::uint64_t device, std::uint32_t boot, std::vector<std::uint32_t> seqs,
               std::uint16_t event_version = wire::kSchemaVersion, std::uint64_t event_device = 0) {

@@ -30,12 +30,16 @@ nlohmann::json reading_json(const wire::Event& e) {
       return {{"type", "pressure"}, {"pascal", e.reading_as_Pressure()->pascal()}};
     case wire::Reading::Vector3: {
       const auto* v = e.reading_as_Vector3();
-      return {{"type", "vector3"}, {"x", v->x()}, {"y", v->y()}, {"z", v->z()},
+      return {{"type", "vector3"},
+              {"x", v->x()},
+              {"y", v->y()},
+              {"z", v->z()},
               {"unit", unit_name(v->unit())}};
     }
     case wire::Reading::Scalar: {
       const auto* s = e.reading_as_Scalar();
-      nlohmann::json j = {{"type", "scalar"}, {"value", s->value()}, {"unit", unit_name(s->unit())}};
+      nlohmann::json j = {
+          {"type", "scalar"}, {"value", s->value()}, {"unit", unit_name(s->unit())}};
       if (s->unit_name() != nullptr) {
         j["unit_name"] = s->unit_name()->str();
       }

@@ -4,16 +4,16 @@
 
 #include <vector>
 
+#include "edge/gateway/aligned_copy.h"
+
 namespace edge::gateway {
 namespace {
 
 nlohmann::json render(const wire::EventFields& f) {
   flatbuffers::FlatBufferBuilder fbb;
   const auto encoded = wire::encode_event(fbb, f);
-  std::vector<std::uint64_t> words((encoded.value().size() + 7) / 8);
-  std::memcpy(words.data(), encoded.value().data(), encoded.value().size());
-  const auto event = wire::verify_event(
-      {reinterpret_cast<const std::uint8_t*>(words.data()), encoded.value().size()});
+  const AlignedCopy copy(encoded.value());
+  const auto event = wire::verify_event(copy.bytes());
   EXPECT_TRUE(event.ok());
   return event_to_json(*event.value());
 }

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "edge/gateway/aligned_copy.h"
 #include "edge/gateway/buffer.h"
 #include "edge/link/frame.h"
 #include "edge/wire/messages.h"
@@ -109,7 +110,7 @@ class Ingest {
   RateLimitedLog log_limit_;
   std::vector<Pending> pending_;
   std::map<std::string, std::map<std::string, std::uint64_t>> refused_;
-  std::vector<std::uint64_t> aligned_scratch_;
+  AlignedCopy aligned_scratch_;
   flatbuffers::FlatBufferBuilder ack_builder_;
   std::vector<std::uint8_t> ack_frame_;
 };
