@@ -175,7 +175,7 @@ void EventLoop::accept_all(const Listener& listener) {
   }
 }
 
-void EventLoop::on_readable(SessionId id, std::uint64_t now_us) {
+void EventLoop::on_readable(SessionId id, std::uint64_t now_us, bool hangup) {
   Session& s = *sessions_.at(id);
   std::size_t budget = options_.max_read_bytes;
   const std::uint64_t wall_us = wall_clock_us();
@@ -194,8 +194,8 @@ void EventLoop::on_readable(SessionId id, std::uint64_t now_us) {
           [&](link::FrameError error) { ingest_.on_frame_error(id, s.name, error, wall_us); });
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      return;
+    if ((n < 0 && (errno == EAGAIN || errno == EINTR)) || (n == 0 && s.serial && !hangup)) {
+      return;  // a tty has no end of stream: a vanished port shows as EIO or a hangup
     }
     close_session(id, n == 0 ? "end of stream" : std::strerror(errno));
     return;
@@ -286,7 +286,7 @@ int EventLoop::run() {
         on_writable(id);
       }
       if ((flags & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0U) {
-        on_readable(id, now_us);
+        on_readable(id, now_us, (flags & (EPOLLHUP | EPOLLERR)) != 0U);
       }
     }
     for (std::size_t i = 0; i < serials_.size(); ++i) {

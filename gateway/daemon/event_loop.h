@@ -70,7 +70,7 @@ class EventLoop final : public AckSink {
   void try_open_serial(std::size_t index, std::uint64_t now_us);
   SessionId add_session(int fd, std::string name, bool serial, std::size_t serial_index);
   void close_session(SessionId id, const char* why);
-  void on_readable(SessionId id, std::uint64_t now_us);
+  void on_readable(SessionId id, std::uint64_t now_us, bool hangup);
   void on_writable(SessionId id);
   void accept_all(const Listener& listener);
   void watch(int fd, bool write);

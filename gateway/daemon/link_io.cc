@@ -58,7 +58,9 @@ FdOrError open_serial(const std::string& path, std::uint32_t baud) {
   tio.c_cflag |= CLOCAL | CREAD;
   tio.c_cflag &= ~static_cast<tcflag_t>(CSTOPB | CRTSCTS);
   tio.c_iflag &= ~static_cast<tcflag_t>(IXON | IXOFF | IXANY);
-  tio.c_cc[VMIN] = 0;
+  // VMIN 1 with O_NONBLOCK: read() returns what is there or EAGAIN. (With VMIN 0 a tty read
+  // returns 0 when empty, which would look like end of stream.)
+  tio.c_cc[VMIN] = 1;
   tio.c_cc[VTIME] = 0;
   ::cfsetispeed(&tio, speed);
   ::cfsetospeed(&tio, speed);
