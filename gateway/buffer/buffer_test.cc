@@ -13,7 +13,7 @@
 namespace edge::gateway {
 namespace {
 
-std::unique_ptr<Buffer> open_buffer(BufferOptions options) {
+std::unique_ptr<Buffer> open_buffer(const BufferOptions& options) {
   auto opened = Buffer::open(options);
   if (auto* error = std::get_if<BufferError>(&opened)) {
     ADD_FAILURE() << error->message;

@@ -83,11 +83,12 @@ FdOrError listen_tcp(const std::string& host, std::uint16_t port) {
   if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
     return "tcp " + host + ":" + service + ": " + ::gai_strerror(rc);
   }
-  std::string error = "tcp " + host + ":" + service + ": no usable address";
+  const std::string where = "tcp " + host + ":" + service;
+  std::string error = where + ": no usable address";
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
     const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      error = os_error("tcp " + host + ":" + service + ": socket");
+      error = os_error(where + ": socket");
       continue;
     }
     const int one = 1;
@@ -96,7 +97,7 @@ FdOrError listen_tcp(const std::string& host, std::uint16_t port) {
       ::freeaddrinfo(found);
       return fd;
     }
-    error = os_error("tcp " + host + ":" + service + ": bind/listen");
+    error = os_error(where + ": bind/listen");
     ::close(fd);
   }
   ::freeaddrinfo(found);

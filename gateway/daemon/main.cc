@@ -41,31 +41,57 @@ std::optional<ConfigError> apply(GatewayConfig& config, const Overrides& o) {
   std::string toml;
   const auto quoted = [](const std::string& s) { return "\"" + s + "\""; };
   toml += "[gateway]\n";
-  if (!o.state_dir.empty()) toml += "state_dir = " + quoted(o.state_dir) + "\n";
-  if (!o.gateway_id.empty()) toml += "id = " + quoted(o.gateway_id) + "\n";
-  if (!o.log_level.empty()) toml += "log_level = " + quoted(o.log_level) + "\n";
+  if (!o.state_dir.empty()) {
+    toml += "state_dir = " + quoted(o.state_dir) + "\n";
+  }
+  if (!o.gateway_id.empty()) {
+    toml += "id = " + quoted(o.gateway_id) + "\n";
+  }
+  if (!o.log_level.empty()) {
+    toml += "log_level = " + quoted(o.log_level) + "\n";
+  }
   toml += "[buffer]\n";
-  if (o.max_bytes != 0) toml += "max_bytes = " + std::to_string(o.max_bytes) + "\n";
-  if (!o.full_policy.empty()) toml += "full_policy = " + quoted(o.full_policy) + "\n";
-  for (const std::string& t : o.tcp) toml += "[[ingest.tcp]]\nlisten = " + quoted(t) + "\n";
-  for (const std::string& u : o.unix_sockets) toml += "[[ingest.unix]]\npath = " + quoted(u) + "\n";
+  if (o.max_bytes != 0) {
+    toml += "max_bytes = " + std::to_string(o.max_bytes) + "\n";
+  }
+  if (!o.full_policy.empty()) {
+    toml += "full_policy = " + quoted(o.full_policy) + "\n";
+  }
+  for (const std::string& t : o.tcp) {
+    toml += "[[ingest.tcp]]\nlisten = " + quoted(t) + "\n";
+  }
+  for (const std::string& u : o.unix_sockets) {
+    toml += "[[ingest.unix]]\npath = " + quoted(u) + "\n";
+  }
   for (const std::string& s : o.serial) {
     const auto colon = s.rfind(':');
     const bool has_baud = colon != std::string::npos && colon + 1 < s.size() &&
                           s.find_first_not_of("0123456789", colon + 1) == std::string::npos;
     toml += "[[ingest.serial]]\npath = " + quoted(has_baud ? s.substr(0, colon) : s) + "\n";
-    if (has_baud) toml += "baud = " + s.substr(colon + 1) + "\n";
+    if (has_baud) {
+      toml += "baud = " + s.substr(colon + 1) + "\n";
+    }
   }
   auto parsed = edge::gateway::parse_config(toml, "<command line>");
   if (auto* error = std::get_if<ConfigError>(&parsed)) {
     return *error;
   }
   const GatewayConfig& flags = std::get<GatewayConfig>(parsed);
-  if (!o.state_dir.empty()) config.state_dir = flags.state_dir;
-  if (!o.gateway_id.empty()) config.gateway_id = flags.gateway_id;
-  if (!o.log_level.empty()) config.log_level = flags.log_level;
-  if (o.max_bytes != 0) config.buffer_max_bytes = flags.buffer_max_bytes;
-  if (!o.full_policy.empty()) config.buffer_full_policy = flags.buffer_full_policy;
+  if (!o.state_dir.empty()) {
+    config.state_dir = flags.state_dir;
+  }
+  if (!o.gateway_id.empty()) {
+    config.gateway_id = flags.gateway_id;
+  }
+  if (!o.log_level.empty()) {
+    config.log_level = flags.log_level;
+  }
+  if (o.max_bytes != 0) {
+    config.buffer_max_bytes = flags.buffer_max_bytes;
+  }
+  if (!o.full_policy.empty()) {
+    config.buffer_full_policy = flags.buffer_full_policy;
+  }
   config.tcp.insert(config.tcp.end(), flags.tcp.begin(), flags.tcp.end());
   config.unix_sockets.insert(config.unix_sockets.end(), flags.unix_sockets.begin(),
                              flags.unix_sockets.end());
@@ -75,7 +101,7 @@ std::optional<ConfigError> apply(GatewayConfig& config, const Overrides& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   CLI::App app{"edge-gatewayd: buffers device events durably in LMDB and acks them"};
   std::string config_path;
   std::string ready_file;
@@ -139,7 +165,7 @@ int main(int argc, char** argv) {
 
   edge::gateway::EventLoop* loop_ptr = nullptr;
   struct Sink final : edge::gateway::AckSink {
-    edge::gateway::EventLoop** loop;
+    edge::gateway::EventLoop** loop = nullptr;
     void send_frame(edge::gateway::SessionId s, std::span<const std::uint8_t> f) override {
       (*loop)->send_frame(s, f);
     }
@@ -179,4 +205,13 @@ int main(int argc, char** argv) {
   const int status = loop.run();
   spdlog::info("stopped");
   return status;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // a bug, not bad input: say what and stop
+    std::fprintf(stderr, "edge-gatewayd: fatal: %s\n", e.what());
+    return 1;
+  }
 }

@@ -56,7 +56,7 @@ nlohmann::json decode(std::span<const std::uint8_t> payload, edge::gateway::Alig
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   CLI::App app{"edgectl: inspect and operate an edge gateway"};
   app.require_subcommand(1);
   std::string state_dir;
@@ -184,4 +184,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   return 2;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgectl: fatal: %s\n", e.what());
+    return 1;
+  }
 }

@@ -54,7 +54,7 @@ class RecordingSink : public AckSink {
 // An 8-aligned LinkMessage payload, as the frame decoder delivers it.
 using Payload = AlignedCopy;
 
-Payload batch(std::uint64_t device, std::uint32_t boot, std::vector<std::uint32_t> seqs,
+Payload batch(std::uint64_t device, std::uint32_t boot, const std::vector<std::uint32_t>& seqs,
               std::uint16_t event_version = wire::kSchemaVersion, std::uint64_t event_device = 0) {
   flatbuffers::FlatBufferBuilder event_fbb;
   std::vector<std::vector<std::uint8_t>> stored;

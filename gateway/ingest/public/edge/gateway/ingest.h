@@ -84,11 +84,11 @@ class Ingest {
 
  private:
   struct Pending {
-    SessionId session;
-    std::uint64_t device;
-    std::uint32_t boot;
-    std::uint32_t seq;
-    Disposition disposition;
+    SessionId session = 0;
+    std::uint64_t device = 0;
+    std::uint32_t boot = 0;
+    std::uint32_t seq = 0;
+    Disposition disposition = Disposition::kBusy;
     bool invalid = false;
   };
 
