@@ -46,6 +46,26 @@ class IngestOverEveryLinkKind(GatewayTestCase):
         self.assertEqual(gw.stop(), 0, "SIGTERM must stop the gateway cleanly")
 
 
+class SerialReopen(GatewayTestCase):
+    def test_a_port_that_disappears_is_reopened_and_logged_once_per_outage(self):
+        pty = os.path.join(self.workdir, "ttyUSB0")
+        # Absent at start: the gateway keeps trying, and says so once.
+        gw = self.gateway("--serial", f"{pty}:115200")
+        time.sleep(1.0)
+        for boot, count in ((1, 50), (2, 50)):
+            sim = self.devsim(f"boot{boot}", "--pty-link", pty, "--device", "0xC1", "--boot",
+                              str(boot), "--count", str(count), "--exit-when-acked",
+                              "--timeout-s", "30")
+            self.assertEqual(sim.wait(40), 0, sim.summary())  # exits: the port disappears
+            self.assertEqual(sim.summary()["acked"], count)
+            wait_for(lambda: not os.path.exists(pty), 5, "the pty to go away")
+            time.sleep(0.5)
+        self.assertEqual(len(buffered_ids(gw.state_dir)), 100)
+        log = gw.log()
+        self.assertEqual(log.count("No such file or directory; retrying"), 3, log)
+        self.assertTrue(gw.alive())
+
+
 class KillNine(GatewayTestCase):
     KILLS = int(os.environ.get("EDGE_KILLS", "50"))
 
