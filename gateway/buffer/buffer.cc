@@ -354,6 +354,32 @@ Disposition Buffer::add_event(const EventId& id, std::span<const std::uint8_t> p
   return seen.verdict == Verdict::kStaleBoot ? Disposition::kStaleBoot : Disposition::kStored;
 }
 
+std::size_t Buffer::erase(std::span<const std::uint64_t> keys) {
+  if (txn_ == nullptr || batch_error_) {
+    return 0;
+  }
+  std::size_t erased = 0;
+  for (const std::uint64_t key : keys) {
+    const auto k = make_key(key);
+    MDB_val kv = as_val(k);
+    MDB_val value{};
+    if (mdb_get(txn_, events_dbi_, &kv, &value) != 0) {
+      continue;
+    }
+    const std::size_t size = value.mv_size;
+    const int rc = mdb_del(txn_, events_dbi_, &kv, nullptr);
+    if (rc != 0) {
+      fail_batch(rc, "mdb_del(events)");
+      return 0;
+    }
+    auto& buffered = counters_[kBufferedBytes];
+    buffered -= std::min<std::uint64_t>(buffered, size);
+    ++erased;
+  }
+  count("forwarded", erased);
+  return erased;
+}
+
 bool Buffer::note_hello(std::uint64_t device, std::uint32_t boot, std::string_view firmware,
                         std::string_view board, std::uint32_t ring_capacity, std::uint64_t now_us) {
   if (txn_ == nullptr || batch_error_) {

@@ -264,6 +264,33 @@ TEST(Buffer, AReaderSeesCommittedEventsWhileTheWriterRuns) {
   EXPECT_EQ(stats_of(*reader).events, 2U);
 }
 
+TEST(Buffer, EraseDeletesForwardedEventsAndSkipsOnesAlreadyGone) {
+  TempDir dir;
+  auto buffer = open_buffer(small(dir));
+  ASSERT_FALSE(buffer->begin());
+  for (std::uint32_t seq = 0; seq < 5; ++seq) {
+    ASSERT_EQ(buffer->add_event({7, 1, seq}, payload(seq), 1), Disposition::kStored);
+  }
+  ASSERT_FALSE(buffer->commit());
+  std::vector<std::uint64_t> keys;
+  ASSERT_FALSE(buffer->for_each_event(0, 2, [&](const StoredEvent& e) {
+    keys.push_back(e.key);
+    return true;
+  }));
+  keys.push_back(999);  // never existed
+  ASSERT_FALSE(buffer->begin());
+  EXPECT_EQ(buffer->erase(keys), 2U);
+  ASSERT_FALSE(buffer->commit());
+  const BufferStats s = stats_of(*buffer);
+  EXPECT_EQ(s.events, 3U);
+  EXPECT_EQ(s.counters.at("forwarded"), 2U);
+  EXPECT_EQ(ids_in(*buffer).front(), (EventId{7, 1, 2}));
+  // A deleted event sent again by its device is still a duplicate: the window remembers it.
+  ASSERT_FALSE(buffer->begin());
+  EXPECT_EQ(buffer->add_event({7, 1, 0}, payload(0), 1), Disposition::kDuplicate);
+  ASSERT_FALSE(buffer->commit());
+}
+
 TEST(Buffer, ReadOnlyOpenOfAMissingBufferSaysWhere) {
   BufferOptions o;
   o.dir = "/nonexistent/edge-buffer";

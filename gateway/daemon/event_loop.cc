@@ -235,8 +235,19 @@ void EventLoop::on_writable(SessionId id) {
   }
 }
 
+void EventLoop::set_forwarder(Forwarder* forwarder) {
+  forwarder_ = forwarder;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = forwarder->wake_fd();
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, forwarder->wake_fd(), &ev);
+}
+
 int EventLoop::timeout_ms(std::uint64_t now_us) const {
   std::uint64_t wait_us = 1'000'000;
+  if (forwarder_due_us_ != 0) {
+    wait_us = std::min(wait_us, forwarder_due_us_ > now_us ? forwarder_due_us_ - now_us : 0);
+  }
   for (const Serial& port : serials_) {
     if (port.session == 0) {
       wait_us = std::min(wait_us, port.retry_at_us > now_us ? port.retry_at_us - now_us : 0);
@@ -251,6 +262,9 @@ int EventLoop::timeout_ms(std::uint64_t now_us) const {
 
 int EventLoop::run() {
   std::array<epoll_event, 64> events{};
+  if (forwarder_ != nullptr) {
+    forwarder_->poll(monotonic_us());  // connect upstream now, not after the first wake-up
+  }
   for (;;) {
     const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
                                timeout_ms(monotonic_us()));
@@ -263,6 +277,9 @@ int EventLoop::run() {
     for (int i = 0; i < n; ++i) {
       const int fd = events[static_cast<std::size_t>(i)].data.fd;
       const std::uint32_t flags = events[static_cast<std::size_t>(i)].events;
+      if (forwarder_ != nullptr && fd == forwarder_->wake_fd()) {
+        continue;  // polled below
+      }
       if (fd == signal_fd_) {
         signalfd_siginfo info{};
         while (::read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
@@ -302,6 +319,11 @@ int EventLoop::run() {
     if (stop) {
       ingest_.flush(wall_clock_us());
       return 0;
+    }
+    if (forwarder_ != nullptr) {
+      const std::uint64_t now = monotonic_us();
+      const std::uint64_t delay = forwarder_->poll(now);
+      forwarder_due_us_ = delay == 0 ? 0 : now + delay;
     }
   }
 }

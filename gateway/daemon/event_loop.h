@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "edge/gateway/config.h"
+#include "edge/gateway/forwarder.h"
 #include "edge/gateway/ingest.h"
 #include "edge/link/frame.h"
 
@@ -39,6 +40,9 @@ class EventLoop final : public AckSink {
   std::optional<std::string> add_unix(const UnixSource& source);
   /// Ports actually bound, in configuration order.
   [[nodiscard]] const std::vector<std::uint16_t>& tcp_ports() const { return tcp_ports_; }
+
+  /// Polls `forwarder` after every commit and whenever Paho wakes it (optional).
+  void set_forwarder(Forwarder* forwarder);
 
   /// Runs until SIGTERM or SIGINT, then commits what is staged and returns 0; 1 on a setup error.
   int run();
@@ -88,6 +92,8 @@ class EventLoop final : public AckSink {
   std::vector<std::uint16_t> tcp_ports_;
   std::size_t connections_ = 0;
   std::uint64_t batch_started_us_ = 0;
+  Forwarder* forwarder_ = nullptr;
+  std::uint64_t forwarder_due_us_ = 0;  // monotonic time the forwarder wants to run again
   std::vector<std::uint8_t> read_buffer_;
 };
 

@@ -115,6 +115,13 @@ static int run(int argc, char** argv) {
   app.add_option("--tcp", o.tcp, "listen for devices on HOST:PORT (repeatable)");
   app.add_option("--unix", o.unix_sockets, "listen for devices on a Unix socket (repeatable)");
   app.add_option("--serial", o.serial, "serial port PATH[:BAUD] (repeatable)");
+  edge::gateway::ForwarderOptions upstream;
+  app.add_option("--mqtt", upstream.server_uri,
+                 "forward to this MQTT broker, e.g. tcp://127.0.0.1:1883 (QoS 1, MQTT v5)");
+  app.add_option("--mqtt-client-id", upstream.client_id, "MQTT client id (default: gateway id)");
+  app.add_option("--mqtt-max-in-flight", upstream.max_in_flight,
+                 "publishes awaiting PUBACK at most (the broker's Receive Maximum may lower it)")
+      ->check(CLI::Range(1, 65535));
   app.add_option("--ready-file", ready_file,
                  "write {\"pid\":..,\"tcp_ports\":[..]} here once every link is set up");
   CLI11_PARSE(app, argc, argv);
@@ -178,6 +185,18 @@ static int run(int argc, char** argv) {
                                 {config.ingest_max_read_bytes, config.ingest_max_connections,
                                  config.ingest_commit_linger_us, 65536});
   loop_ptr = &loop;
+  std::unique_ptr<edge::gateway::Forwarder> forwarder;
+  if (!upstream.server_uri.empty()) {
+    upstream.gateway_id = config.gateway_id;
+    if (upstream.client_id.empty()) {
+      upstream.client_id = config.gateway_id;
+    }
+    forwarder = std::make_unique<edge::gateway::Forwarder>(buffer, upstream);
+    loop.set_forwarder(forwarder.get());
+    spdlog::info("forwarding to {} as client '{}', topic {}/{}/<device>/<sensor>",
+                 upstream.server_uri, upstream.client_id, upstream.topic_prefix,
+                 upstream.gateway_id);
+  }
   for (const auto& tcp : config.tcp) {
     if (auto error = loop.add_tcp(tcp)) {
       spdlog::critical("{}", *error);

@@ -103,6 +103,9 @@ class Buffer {
                   std::string_view board, std::uint32_t ring_capacity, std::uint64_t now_us);
   /// Records the device's running count of ring drops for `boot`.
   void note_ring_dropped(std::uint64_t device, std::uint32_t boot, std::uint32_t dropped);
+  /// Deletes events acknowledged upstream ("delete after PUBACK"), in the open batch. Keys
+  /// already gone (evicted by drop_oldest meanwhile) are skipped. Returns how many were deleted.
+  std::size_t erase(std::span<const std::uint64_t> keys);
   /// Adds to a persisted counter ("refused_frames.bad_crc", ...).
   void count(std::string_view name, std::uint64_t delta = 1);
   /// Commits the batch. On error nothing since begin() is stored and memory is rolled back:
