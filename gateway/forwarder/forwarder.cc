@@ -1,12 +1,11 @@
 #include "edge/gateway/forwarder.h"
 
-#include <sys/eventfd.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <array>
 #include <chrono>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 
 #include "edge/wire/messages.h"
 #include "mqtt/async_client.h"
@@ -70,12 +69,18 @@ class Forwarder::PublishListener final : public mqtt::iaction_listener {
  public:
   explicit PublishListener(Forwarder& f) : f_(f) {}
   void on_success(const mqtt::token& token) override {
-    f_.report({Report::Kind::kAcked, reinterpret_cast<std::uintptr_t>(token.get_user_context()),
-               0, 0, {}});
+    f_.report({Report::Kind::kAcked,
+               reinterpret_cast<std::uintptr_t>(token.get_user_context()),
+               0,
+               0,
+               {}});
   }
   void on_failure(const mqtt::token& token) override {
-    f_.report({Report::Kind::kRefused, reinterpret_cast<std::uintptr_t>(token.get_user_context()),
-               token.get_reason_code(), 0, {}});
+    f_.report({Report::Kind::kRefused,
+               reinterpret_cast<std::uintptr_t>(token.get_user_context()),
+               token.get_reason_code(),
+               0,
+               {}});
   }
 
  private:
@@ -92,8 +97,7 @@ Forwarder::Forwarder(Buffer& buffer, ForwarderOptions options)
   // No persistence object: Paho keeps nothing of its own; the LMDB buffer is the store.
   client_ = std::make_unique<mqtt::async_client>(
       options_.server_uri, options_.client_id,
-      mqtt::create_options(MQTTVERSION_5, static_cast<int>(options_.max_in_flight) + 10),
-      nullptr);
+      mqtt::create_options(MQTTVERSION_5, static_cast<int>(options_.max_in_flight) + 10), nullptr);
   client_->set_callback(*callbacks_);
 }
 
@@ -176,8 +180,7 @@ std::uint64_t Forwarder::poll(std::uint64_t now_us) {
           state_ = State::kDisconnected;
           reconnect_at_us_ = now_us + next_backoff_us();
           spdlog::warn("upstream {}: connect failed ({}, reason {}); retrying in {} ms",
-                       options_.server_uri, r.text, r.reason,
-                       (reconnect_at_us_ - now_us) / 1000U);
+                       options_.server_uri, r.text, r.reason, (reconnect_at_us_ - now_us) / 1000U);
         }
         break;
       case Report::Kind::kLost: on_lost(now_us, r.text); break;
@@ -199,9 +202,10 @@ std::uint64_t Forwarder::poll(std::uint64_t now_us) {
           ++stats_.rejected;
           to_delete.push_back(slot.key);
           buffer_.count("rejected." + std::to_string(r.reason));
-          spdlog::error("upstream refused an event for good (MQTT reason 0x{:02x}); deleted and "
-                        "counted as rejected.{}",
-                        r.reason, r.reason);
+          spdlog::error(
+              "upstream refused an event for good (MQTT reason 0x{:02x}); deleted and "
+              "counted as rejected.{}",
+              r.reason, r.reason);
         } else {
           next_key_ = std::min(next_key_, slot.key);  // publish it again
         }
@@ -240,7 +244,7 @@ std::uint64_t Forwarder::poll(std::uint64_t now_us) {
     publish_more(now_us);
   }
   return state_ == State::kDisconnected && reconnect_at_us_ > now_us ? reconnect_at_us_ - now_us
-                                                                      : 0;
+                                                                     : 0;
 }
 
 void Forwarder::publish_more(std::uint64_t now_us) {
@@ -267,12 +271,13 @@ void Forwarder::publish_more(std::uint64_t now_us) {
       std::array<char, kEventIdTextMax> id_text{};
       const auto id_length = format_event_id(e.record.id, id_text);
       const flatbuffers::String* sensor = event.value()->sensor();
-      const std::string topic = fmt::format("{}/{}/{:016x}/{}", options_.topic_prefix,
-                                            options_.gateway_id, e.record.device,
-                                            sensor != nullptr ? sensor->str() : "unknown");
+      const std::string topic =
+          fmt::format("{}/{}/{:016x}/{}", options_.topic_prefix, options_.gateway_id,
+                      e.record.device, sensor != nullptr ? sensor->str() : "unknown");
       mqtt::properties props;
-      props.add(mqtt::property(mqtt::property::USER_PROPERTY, "event-id",
-                               std::string(id_text.data(), id_length.ok() ? id_length.value() : 0)));
+      props.add(
+          mqtt::property(mqtt::property::USER_PROPERTY, "event-id",
+                         std::string(id_text.data(), id_length.ok() ? id_length.value() : 0)));
       props.add(mqtt::property(mqtt::property::USER_PROPERTY, "schema-version",
                                std::to_string(event.value()->schema_version())));
       props.add(mqtt::property(mqtt::property::CONTENT_TYPE,

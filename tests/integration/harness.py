@@ -160,6 +160,17 @@ class GatewayTestCase(unittest.TestCase):
         self.gateways.append(gw)
         return gw.start()
 
+    def explain(self, sim):
+        """What a failed assertion about `sim` should show: its summary and stderr, and the tail
+        of every gateway's log."""
+        parts = [str(sim.summary()) if os.path.exists(sim.out_path) else "(no summary)"]
+        with open(sim.err_path, errors="replace") as f:
+            parts.append("devsim stderr:\n" + f.read()[-2000:])
+        for gw in self.gateways:
+            parts.append(f"gateway log (exit {gw.proc.poll() if gw.proc else None}):\n"
+                         + gw.log()[-4000:])
+        return "\n".join(parts)
+
     def devsim(self, name, *args):
         sim = Devsim(self.workdir, name, list(args))
         self.sims.append(sim)

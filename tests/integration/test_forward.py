@@ -89,7 +89,7 @@ class Forwarding(GatewayTestCase):
                             str(0x100 + i), "--count", "1000", "--exit-when-acked")
                 for i in range(2)]
         for sim in sims:
-            self.assertEqual(sim.wait(60), 0, sim.summary())
+            self.assertEqual(sim.wait(60), 0, self.explain(sim))
         received = sub.event_ids(60)
         acked = {e for sim in sims for e in sim.acked()}
         self.assertEqual(len(acked), 2000)
@@ -104,7 +104,7 @@ class Forwarding(GatewayTestCase):
                           f"tcp://127.0.0.1:{self.broker.port}")
         sim = self.devsim("d", "--connect", f"tcp:127.0.0.1:{port}", "--device", "0x200",
                           "--count", "1500", "--exit-when-acked")
-        self.assertEqual(sim.wait(60), 0, sim.summary())
+        self.assertEqual(sim.wait(60), 0, self.explain(sim))
         time.sleep(1.0)
         self.assertEqual(len(buffered_ids(gw.state_dir)), 1500, "the backlog must be kept")
         self.assertNotIn("forwarded", stats(gw.state_dir)["counters"])

@@ -29,7 +29,7 @@ class IngestOverEveryLinkKind(GatewayTestCase):
         unix_sim = self.devsim("unix", "--connect", f"unix:{sock}", "--device", "0xA2",
                                "--count", "300", "--exit-when-acked")
         for sim in (tcp_sim, unix_sim, serial_sim):
-            self.assertEqual(sim.wait(90), 0, sim.summary())
+            self.assertEqual(sim.wait(90), 0, self.explain(sim))
             self.assertEqual(sim.summary()["acked"], 300)
         ids = buffered_ids(gw.state_dir)
         self.assertEqual(len(ids), 900)
@@ -56,7 +56,7 @@ class SerialReopen(GatewayTestCase):
             sim = self.devsim(f"boot{boot}", "--pty-link", pty, "--device", "0xC1", "--boot",
                               str(boot), "--count", str(count), "--exit-when-acked",
                               "--timeout-s", "30")
-            self.assertEqual(sim.wait(40), 0, sim.summary())  # exits: the port disappears
+            self.assertEqual(sim.wait(40), 0, self.explain(sim))  # exits: the port disappears
             self.assertEqual(sim.summary()["acked"], count)
             wait_for(lambda: not os.path.exists(pty), 5, "the pty to go away")
             time.sleep(0.5)
@@ -111,7 +111,7 @@ class Dedupe(GatewayTestCase):
         def run(*args):
             sim = self.devsim(f"run{len(self.sims)}", "--connect", target, "--device", "0xE1",
                               "--exit-when-acked", *args)
-            self.assertEqual(sim.wait(60), 0, sim.summary())
+            self.assertEqual(sim.wait(60), 0, self.explain(sim))
             return sim
 
         run("--boot", "1", "--count", "10")
@@ -137,7 +137,7 @@ class BadInput(GatewayTestCase):
         gw = self.gateway("--tcp", f"127.0.0.1:{port}")
         sim = self.devsim("bad", "--connect", f"tcp:127.0.0.1:{port}", "--device", "0xB1",
                           "--count", "20", "--exit-when-acked", "--inject", ",".join(self.KINDS))
-        self.assertEqual(sim.wait(60), 0, sim.summary())
+        self.assertEqual(sim.wait(60), 0, self.explain(sim))
         self.assertEqual(sim.summary()["acked"], 20)
         self.assertEqual(sim.summary()["reconnects"], 0, "the link must stay up")
         counters = stats(gw.state_dir)["counters"]
@@ -166,7 +166,7 @@ class FullBuffer(GatewayTestCase):
                           "--full-policy", "drop_oldest")
         sim = self.devsim("fill", "--connect", f"tcp:127.0.0.1:{port}", "--device", "0xF1",
                           "--count", "20000", "--exit-when-acked", "--timeout-s", "120")
-        self.assertEqual(sim.wait(150), 0, sim.summary())
+        self.assertEqual(sim.wait(150), 0, self.explain(sim))
         self.assertEqual(sim.summary()["acked"], 20000)
         s = stats(gw.state_dir)
         self.assertGreater(s["counters"]["dropped_oldest"], 0)

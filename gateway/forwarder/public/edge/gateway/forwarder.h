@@ -39,7 +39,7 @@ class token;
 namespace edge::gateway {
 
 struct ForwarderOptions {
-  std::string server_uri;           // tcp://host:port (ssl://host:port for TLS)
+  std::string server_uri;  // tcp://host:port (ssl://host:port for TLS)
   std::string client_id;
   std::string gateway_id = "edge-gateway";
   std::string topic_prefix = "edge";  // topic: <prefix>/<gateway-id>/<device-hex>/<sensor>
@@ -51,11 +51,11 @@ struct ForwarderOptions {
 
 struct ForwarderStats {
   bool connected = false;
-  std::uint32_t window = 0;       // current in-flight bound
+  std::uint32_t window = 0;  // current in-flight bound
   std::uint32_t in_flight = 0;
-  std::uint64_t published = 0;    // publishes sent, resends included
-  std::uint64_t acked = 0;        // PUBACKs received
-  std::uint64_t rejected = 0;     // refused for good by the broker
+  std::uint64_t published = 0;  // publishes sent, resends included
+  std::uint64_t acked = 0;      // PUBACKs received
+  std::uint64_t rejected = 0;   // refused for good by the broker
   std::uint64_t reconnects = 0;
 };
 
@@ -109,8 +109,8 @@ class Forwarder {
   enum class State { kDisconnected, kConnecting, kConnected } state_ = State::kDisconnected;
   std::uint64_t reconnect_at_us_ = 0;
   std::uint64_t backoff_us_ = 0;
-  std::uint64_t next_key_ = 0;  // publish from here
-  std::vector<Slot> slots_;                       // one per possible in-flight publish
+  std::uint64_t next_key_ = 0;                        // publish from here
+  std::vector<Slot> slots_;                           // one per possible in-flight publish
   std::map<std::uint64_t, std::uint32_t> in_flight_;  // buffer key -> slot
   std::uint32_t window_ = 0;
   std::uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
