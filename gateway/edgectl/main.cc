@@ -5,6 +5,7 @@
 //   edgectl [--state-dir DIR | -c CONFIG] buffer dump [--json] [--from KEY] [--limit N]
 //   edgectl [--state-dir DIR | -c CONFIG] buffer count
 //   edgectl [--state-dir DIR | -c CONFIG] devices [--json]
+//   edgectl sub [--broker URI] [--topic T] [--share GROUP] [--count N] [--timeout-s S]
 //
 // Exit status: 0, 1 when the buffer cannot be read, 2 on a usage or config error.
 #include <CLI/CLI.hpp>
@@ -18,6 +19,7 @@
 #include "edge/gateway/buffer.h"
 #include "edge/gateway/config.h"
 #include "edge/gateway/event_json.h"
+#include "sub.h"
 
 namespace {
 
@@ -78,7 +80,19 @@ static int run(int argc, char** argv) {
   auto* count_cmd = buffer_cmd->add_subcommand("count", "number of buffered events");
   auto* devices_cmd = app.add_subcommand("devices", "per-device state, gaps, last seen");
   devices_cmd->add_flag("--json", json, "JSON output");
+  edge::edgectl::SubOptions sub;
+  auto* sub_cmd = app.add_subcommand(
+      "sub", "subscribe upstream, print unique events as JSON lines, report duplicates and gaps");
+  sub_cmd->add_option("--broker", sub.broker, "MQTT broker URI");
+  sub_cmd->add_option("--topic", sub.topic, "topic filter");
+  sub_cmd->add_option("--share", sub.share, "MQTT v5 shared-subscription group");
+  sub_cmd->add_option("--client-id", sub.client_id, "MQTT client id");
+  sub_cmd->add_option("--count", sub.count, "exit after this many unique events");
+  sub_cmd->add_option("--timeout-s", sub.timeout_s, "give up after this many seconds (exit 4)");
   CLI11_PARSE(app, argc, argv);
+  if (sub_cmd->parsed()) {
+    return edge::edgectl::run_sub(sub);
+  }
 
   edge::gateway::BufferOptions options;
   options.read_only = true;
