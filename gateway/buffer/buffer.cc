@@ -61,6 +61,32 @@ std::uint64_t pages_of(MDB_txn* txn, MDB_dbi dbi, std::uint64_t* page_size = nul
   return st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
 }
 
+// Calls visit(key, value) for every record of `dbi`, in key order.
+template <typename Visit>
+void for_each_record(MDB_txn* txn, MDB_dbi dbi, Visit&& visit) {
+  MDB_cursor* cursor = nullptr;
+  if (mdb_cursor_open(txn, dbi, &cursor) != 0) {
+    return;
+  }
+  MDB_val key{};
+  MDB_val value{};
+  for (int op = MDB_FIRST;
+       mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
+    visit(key, value);
+  }
+  mdb_cursor_close(cursor);
+}
+
+// A "counters" record: name -> 8-byte little-endian count.
+std::string counter_name(const MDB_val& key) {
+  return {static_cast<const char*>(key.mv_data), key.mv_size};
+}
+std::uint64_t counter_value(const MDB_val& value) {
+  std::uint64_t count = 0;
+  std::memcpy(&count, value.mv_data, value.mv_size < 8 ? value.mv_size : 8);
+  return count;
+}
+
 }  // namespace
 
 const char* to_string(Disposition d) {
@@ -154,28 +180,18 @@ std::optional<BufferError> Buffer::load_state() {
   if (txn.rc() != 0) {
     return lmdb_error(txn.rc(), "mdb_txn_begin(load)");
   }
+  for_each_record(txn.get(), counters_dbi_, [&](const MDB_val& key, const MDB_val& value) {
+    counters_[counter_name(key)] = counter_value(value);
+  });
+  for_each_record(txn.get(), devices_dbi_, [&](const MDB_val&, const MDB_val& value) {
+    if (auto record = decode_device(as_span(value))) {
+      devices_[record->device] = std::move(*record);
+    }
+  });
+  persisted_counters_ = counters_;
   MDB_cursor* cursor = nullptr;
   MDB_val key{};
   MDB_val value{};
-  if (mdb_cursor_open(txn.get(), counters_dbi_, &cursor) == 0) {
-    for (int op = MDB_FIRST;
-         mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
-      std::uint64_t count = 0;
-      std::memcpy(&count, value.mv_data, value.mv_size < 8 ? value.mv_size : 8);
-      counters_[std::string(static_cast<const char*>(key.mv_data), key.mv_size)] = count;
-    }
-    mdb_cursor_close(cursor);
-  }
-  if (mdb_cursor_open(txn.get(), devices_dbi_, &cursor) == 0) {
-    for (int op = MDB_FIRST;
-         mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
-      if (auto record = decode_device(as_span(value))) {
-        devices_[record->device] = std::move(*record);
-      }
-    }
-    mdb_cursor_close(cursor);
-  }
-  persisted_counters_ = counters_;
   next_key_ = counters_.contains(kNextKey) ? counters_[kNextKey] : 1;
   if (mdb_cursor_open(txn.get(), events_dbi_, &cursor) == 0) {
     if (mdb_cursor_get(cursor, &key, &value, MDB_LAST) == 0) {
@@ -521,15 +537,9 @@ std::variant<BufferStats, BufferError> Buffer::stats() const {
     }
     mdb_cursor_close(cursor);
   }
-  if (mdb_cursor_open(txn.get(), counters_dbi_, &cursor) == 0) {
-    for (int op = MDB_FIRST;
-         mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
-      std::uint64_t count = 0;
-      std::memcpy(&count, value.mv_data, value.mv_size < 8 ? value.mv_size : 8);
-      s.counters[std::string(static_cast<const char*>(key.mv_data), key.mv_size)] = count;
-    }
-    mdb_cursor_close(cursor);
-  }
+  for_each_record(txn.get(), counters_dbi_, [&](const MDB_val& k, const MDB_val& v) {
+    s.counters[counter_name(k)] = counter_value(v);
+  });
   s.payload_bytes = s.counters.contains(kBufferedBytes) ? s.counters[kBufferedBytes] : 0;
   return s;
 }
@@ -572,18 +582,11 @@ std::variant<std::vector<DeviceRecord>, BufferError> Buffer::devices() const {
     return lmdb_error(txn.rc(), "mdb_txn_begin(devices)");
   }
   std::vector<DeviceRecord> out;
-  MDB_cursor* cursor = nullptr;
-  if (mdb_cursor_open(txn.get(), devices_dbi_, &cursor) == 0) {
-    MDB_val key{};
-    MDB_val value{};
-    for (int op = MDB_FIRST;
-         mdb_cursor_get(cursor, &key, &value, static_cast<MDB_cursor_op>(op)) == 0; op = MDB_NEXT) {
-      if (auto record = decode_device(as_span(value))) {
-        out.push_back(std::move(*record));
-      }
+  for_each_record(txn.get(), devices_dbi_, [&](const MDB_val&, const MDB_val& value) {
+    if (auto record = decode_device(as_span(value))) {
+      out.push_back(std::move(*record));
     }
-    mdb_cursor_close(cursor);
-  }
+  });
   return out;
 }
 

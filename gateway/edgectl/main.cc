@@ -18,6 +18,7 @@
 #include "edge/gateway/aligned_copy.h"
 #include "edge/gateway/buffer.h"
 #include "edge/gateway/config.h"
+#include "edge/gateway/device_hex.h"
 #include "edge/gateway/event_json.h"
 #include "sub.h"
 
@@ -25,12 +26,6 @@ namespace {
 
 using edge::gateway::Buffer;
 using edge::gateway::BufferError;
-
-std::string hex16(std::uint64_t v) {
-  char text[17];
-  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(v));
-  return text;
-}
 
 std::string age(std::uint64_t then_us) {
   timespec ts{};
@@ -178,21 +173,27 @@ static int run(int argc, char** argv) {
     }
     for (const auto& d : std::get<std::vector<edge::gateway::DeviceRecord>>(result)) {
       if (json) {
-        std::cout
-            << nlohmann::json{{"device", hex16(d.device)},     {"boot", d.dedupe.boot},
-                              {"next_seq", d.dedupe.next},     {"stored", d.stored},
-                              {"duplicates", d.duplicates},    {"gaps", d.gaps},
-                              {"dropped", d.dropped},          {"refused_busy", d.refused_busy},
-                              {"stale_boot", d.stale_boot},    {"ring_dropped", d.ring_dropped},
-                              {"firmware", d.firmware},        {"board", d.board},
-                              {"last_seen_us", d.last_seen_us}}
-                   .dump()
-            << "\n";
+        std::cout << nlohmann::json{{"device", edge::gateway::device_hex(d.device)},
+                                    {"boot", d.dedupe.boot},
+                                    {"next_seq", d.dedupe.next},
+                                    {"stored", d.stored},
+                                    {"duplicates", d.duplicates},
+                                    {"gaps", d.gaps},
+                                    {"dropped", d.dropped},
+                                    {"refused_busy", d.refused_busy},
+                                    {"stale_boot", d.stale_boot},
+                                    {"ring_dropped", d.ring_dropped},
+                                    {"firmware", d.firmware},
+                                    {"board", d.board},
+                                    {"last_seen_us", d.last_seen_us}}
+                         .dump()
+                  << "\n";
       } else {
-        std::cout << hex16(d.device) << "  boot " << d.dedupe.boot << "  stored " << d.stored
-                  << "  duplicates " << d.duplicates << "  gaps " << d.gaps << "  dropped "
-                  << d.dropped << "  ring_dropped " << d.ring_dropped << "  last seen "
-                  << (d.last_seen_us ? age(d.last_seen_us) + " ago" : "never") << "\n";
+        std::cout << edge::gateway::device_hex(d.device) << "  boot " << d.dedupe.boot
+                  << "  stored " << d.stored << "  duplicates " << d.duplicates << "  gaps "
+                  << d.gaps << "  dropped " << d.dropped << "  ring_dropped " << d.ring_dropped
+                  << "  last seen " << (d.last_seen_us ? age(d.last_seen_us) + " ago" : "never")
+                  << "\n";
       }
     }
     return 0;

@@ -8,6 +8,7 @@
 
 #include "edge/gateway/aligned_copy.h"
 #include "edge/gateway/dedupe_window.h"
+#include "edge/gateway/device_hex.h"
 #include "edge/gateway/event_json.h"
 #include "mqtt/async_client.h"
 
@@ -103,9 +104,7 @@ int run_sub(const SubOptions& o) {
     const std::uint64_t device_gaps = tally.gaps + window.pending_holes(tally.window);
     duplicates += tally.duplicates;
     gaps += device_gaps;
-    char name[17];
-    std::snprintf(name, sizeof(name), "%016llx", static_cast<unsigned long long>(device));
-    per_device[name] = {
+    per_device[gateway::device_hex(device)] = {
         {"unique", tally.unique}, {"duplicates", tally.duplicates}, {"gaps", device_gaps}};
   }
   summary["duplicates"] = duplicates;

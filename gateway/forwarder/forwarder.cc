@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 
+#include "edge/gateway/device_hex.h"
 #include "edge/wire/messages.h"
 #include "mqtt/async_client.h"
 
@@ -272,8 +273,8 @@ void Forwarder::publish_more(std::uint64_t now_us) {
       const auto id_length = format_event_id(e.record.id, id_text);
       const flatbuffers::String* sensor = event.value()->sensor();
       const std::string topic =
-          fmt::format("{}/{}/{:016x}/{}", options_.topic_prefix, options_.gateway_id,
-                      e.record.device, sensor != nullptr ? sensor->str() : "unknown");
+          fmt::format("{}/{}/{}/{}", options_.topic_prefix, options_.gateway_id,
+                      device_hex(e.record.device), sensor != nullptr ? sensor->str() : "unknown");
       mqtt::properties props;
       props.add(
           mqtt::property(mqtt::property::USER_PROPERTY, "event-id",

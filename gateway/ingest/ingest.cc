@@ -5,15 +5,9 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "edge/gateway/device_hex.h"
+
 namespace edge::gateway {
-namespace {
-
-std::string device_hex(std::uint64_t device) {
-  return fmt::format("{:016x}", device);
-}
-
-}  // namespace
-
 std::uint64_t RateLimitedLog::admit(const std::string& key, std::uint64_t now_us) {
   Entry& e = entries_[key];
   if (e.logged && now_us - e.last_us < interval_us_) {

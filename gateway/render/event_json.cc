@@ -3,17 +3,10 @@
 #include <array>
 #include <string>
 
+#include "edge/gateway/device_hex.h"
+
 namespace edge::gateway {
 namespace {
-
-std::string hex16(std::uint64_t v) {
-  std::array<char, 17> text{};
-  static constexpr char kDigits[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < 16; ++i) {
-    text[i] = kDigits[(v >> (60U - 4U * i)) & 0xFU];
-  }
-  return {text.data(), 16};
-}
 
 const char* unit_name(wire::Unit unit) {
   const char* name = wire::EnumNameUnit(unit);
@@ -58,7 +51,7 @@ nlohmann::json event_to_json(const wire::Event& e) {
   const auto n = format_event_id(id, text);
   nlohmann::json j;
   j["event_id"] = std::string(text.data(), n.ok() ? n.value() : 0);
-  j["device"] = hex16(id.device);
+  j["device"] = device_hex(id.device);
   j["boot"] = id.boot;
   j["seq"] = id.seq;
   j["schema_version"] = std::to_string(wire::schema_major(e.schema_version())) + "." +
