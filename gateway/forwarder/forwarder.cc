@@ -51,7 +51,9 @@ class Forwarder::ConnectListener final : public mqtt::iaction_listener {
   explicit ConnectListener(Forwarder& f) : f_(f) {}
   void on_success(const mqtt::token& token) override {
     std::uint32_t receive_max = 65535;  // the MQTT v5 default when CONNACK does not say
-    const mqtt::properties& props = token.get_connect_response().get_properties();
+    // get_connect_response() returns a copy: keep it alive while its properties are read.
+    const mqtt::connect_response response = token.get_connect_response();
+    const mqtt::properties& props = response.get_properties();
     if (props.contains(mqtt::property::RECEIVE_MAXIMUM)) {
       receive_max = mqtt::get<std::uint16_t>(props, mqtt::property::RECEIVE_MAXIMUM);
     }
@@ -163,12 +165,6 @@ std::uint64_t Forwarder::poll(std::uint64_t now_us) {
           break;  // Paho reports a connect once to the listener and once more on some paths
         }
         state_ = State::kConnected;
-        if (connect_token_) {
-          const mqtt::properties& props = connect_token_->get_connect_response().get_properties();
-          if (props.contains(mqtt::property::RECEIVE_MAXIMUM)) {
-            r.receive_max = mqtt::get<std::uint16_t>(props, mqtt::property::RECEIVE_MAXIMUM);
-          }
-        }
         window_ = std::min(options_.max_in_flight, r.receive_max);
         backoff_us_ = 0;
         next_key_ = 0;
