@@ -6,15 +6,19 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <string>
+#include <sys/stat.h>
 #include <vector>
 
 #include "edge/gateway/buffer.h"
 #include "edge/gateway/config.h"
+#include "edge/gateway/forwarder.h"
 #include "edge/gateway/ingest.h"
 #include "event_loop.h"
 
@@ -33,6 +37,9 @@ struct Overrides {
   std::vector<std::string> tcp;
   std::vector<std::string> unix_sockets;
   std::vector<std::string> serial;
+  std::string mqtt_uri;
+  std::string mqtt_client_id;
+  std::uint32_t mqtt_max_in_flight = 0;
 };
 
 // Applies overrides by rendering them as TOML and parsing that with the same rules as the file,
@@ -72,6 +79,16 @@ std::optional<ConfigError> apply(GatewayConfig& config, const Overrides& o) {
       toml += "baud = " + s.substr(colon + 1) + "\n";
     }
   }
+  toml += "[upstream]\n";
+  if (!o.mqtt_uri.empty()) {
+    toml += "uri = " + quoted(o.mqtt_uri) + "\n";
+  }
+  if (!o.mqtt_client_id.empty()) {
+    toml += "client_id = " + quoted(o.mqtt_client_id) + "\n";
+  }
+  if (o.mqtt_max_in_flight != 0) {
+    toml += "max_in_flight = " + std::to_string(o.mqtt_max_in_flight) + "\n";
+  }
   auto parsed = edge::gateway::parse_config(toml, "<command line>");
   if (auto* error = std::get_if<ConfigError>(&parsed)) {
     return *error;
@@ -96,7 +113,45 @@ std::optional<ConfigError> apply(GatewayConfig& config, const Overrides& o) {
   config.unix_sockets.insert(config.unix_sockets.end(), flags.unix_sockets.begin(),
                              flags.unix_sockets.end());
   config.serial.insert(config.serial.end(), flags.serial.begin(), flags.serial.end());
+  if (!o.mqtt_uri.empty()) {
+    config.upstream.uri = flags.upstream.uri;
+  }
+  if (!o.mqtt_client_id.empty()) {
+    config.upstream.client_id = flags.upstream.client_id;
+  }
+  if (o.mqtt_max_in_flight != 0) {
+    config.upstream.max_in_flight = flags.upstream.max_in_flight;
+  }
   return std::nullopt;
+}
+
+// A secret named by `key`: refused unless it is a regular file that others cannot read or
+// write (a key that anyone on the box can read is not a secret). Returns the first line when
+// `read` is set, "" otherwise.
+std::variant<std::string, ConfigError> check_secret_file(const std::string& path,
+                                                         const std::string& key,
+                                                         const std::string& file, bool read) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return ConfigError{file, key, "cannot open " + path + ": " + std::strerror(errno)};
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return ConfigError{file, key, path + " is not a regular file"};
+  }
+  if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0U) {
+    return ConfigError{file, key,
+                       fmt::format("{} is accessible by other users (mode {:04o}); chmod o-rw it",
+                                   path, st.st_mode & 07777U)};
+  }
+  if (!read) {
+    return std::string();
+  }
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return ConfigError{file, key, "cannot read " + path};
+  }
+  return line;
 }
 
 }  // namespace
@@ -115,13 +170,12 @@ static int run(int argc, char** argv) {
   app.add_option("--tcp", o.tcp, "listen for devices on HOST:PORT (repeatable)");
   app.add_option("--unix", o.unix_sockets, "listen for devices on a Unix socket (repeatable)");
   app.add_option("--serial", o.serial, "serial port PATH[:BAUD] (repeatable)");
-  edge::gateway::ForwarderOptions upstream;
-  app.add_option("--mqtt", upstream.server_uri,
-                 "forward to this MQTT broker, e.g. tcp://127.0.0.1:1883 (QoS 1, MQTT v5)");
-  app.add_option("--mqtt-client-id", upstream.client_id, "MQTT client id (default: gateway id)");
-  app.add_option("--mqtt-max-in-flight", upstream.max_in_flight,
-                 "publishes awaiting PUBACK at most (the broker's Receive Maximum may lower it)")
-      ->check(CLI::Range(1, 65535));
+  app.add_option("--mqtt", o.mqtt_uri,
+                 "forward to this MQTT broker, e.g. tcp://127.0.0.1:1883 (upstream.uri)");
+  app.add_option("--mqtt-client-id", o.mqtt_client_id,
+                 "MQTT client id (upstream.client_id; default: gateway id)");
+  app.add_option("--mqtt-max-in-flight", o.mqtt_max_in_flight,
+                 "messages awaiting PUBACK at most (upstream.max_in_flight)");
   app.add_option("--ready-file", ready_file,
                  "write {\"pid\":..,\"tcp_ports\":[..]} here once every link is set up");
   CLI11_PARSE(app, argc, argv);
@@ -143,6 +197,26 @@ static int run(int argc, char** argv) {
   if (auto error = edge::gateway::validate_config(config, origin)) {
     std::fprintf(stderr, "%s\n", error->to_string().c_str());
     return 2;
+  }
+
+  edge::gateway::ForwarderOptions upstream{.upstream = config.upstream,
+                                           .gateway_id = config.gateway_id};
+  if (!config.upstream.password_file.empty()) {
+    auto secret =
+        check_secret_file(config.upstream.password_file, "upstream.password_file", origin, true);
+    if (auto* error = std::get_if<ConfigError>(&secret)) {
+      std::fprintf(stderr, "%s\n", error->to_string().c_str());
+      return 2;
+    }
+    upstream.password = std::get<std::string>(secret);
+  }
+  if (!config.upstream.tls_key_file.empty()) {
+    auto checked =
+        check_secret_file(config.upstream.tls_key_file, "upstream.tls.key_file", origin, false);
+    if (auto* error = std::get_if<ConfigError>(&checked)) {
+      std::fprintf(stderr, "%s\n", error->to_string().c_str());
+      return 2;
+    }
   }
 
   auto logger = spdlog::stderr_color_mt("gateway");
@@ -186,16 +260,24 @@ static int run(int argc, char** argv) {
                                  config.ingest_commit_linger_us, 65536});
   loop_ptr = &loop;
   std::unique_ptr<edge::gateway::Forwarder> forwarder;
-  if (!upstream.server_uri.empty()) {
-    upstream.gateway_id = config.gateway_id;
-    if (upstream.client_id.empty()) {
-      upstream.client_id = config.gateway_id;
+  if (!config.upstream.uri.empty()) {
+    auto created = edge::gateway::Forwarder::create(buffer, upstream);
+    if (auto* error = std::get_if<std::string>(&created)) {
+      std::fprintf(stderr, "%s\n", ConfigError{origin, "", *error}.to_string().c_str());
+      return 2;
     }
-    forwarder = std::make_unique<edge::gateway::Forwarder>(buffer, upstream);
+    forwarder = std::move(std::get<std::unique_ptr<edge::gateway::Forwarder>>(created));
     loop.set_forwarder(forwarder.get());
-    spdlog::info("forwarding to {} as client '{}', topic {}/{}/<device>/<sensor>",
-                 upstream.server_uri, upstream.client_id, upstream.topic_prefix,
-                 upstream.gateway_id);
+    const edge::gateway::UpstreamConfig& up = config.upstream;
+    spdlog::info(
+        "forwarding to {} as client '{}' (MQTT {}, {} payload), topic {}, status on "
+        "{}/{}/status",
+        up.uri, up.client_id.empty() ? config.gateway_id : up.client_id,
+        up.protocol == edge::gateway::MqttProtocol::kV5 ? "5" : "3.1.1",
+        up.payload == edge::gateway::PayloadMode::kBatch  ? "batch"
+        : up.payload == edge::gateway::PayloadMode::kJson ? "json"
+                                                          : "flatbuffer",
+        up.topic, up.topic_prefix, config.gateway_id);
   }
   for (const auto& tcp : config.tcp) {
     if (auto error = loop.add_tcp(tcp)) {

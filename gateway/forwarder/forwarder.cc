@@ -2,14 +2,19 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <flatbuffers/flatbuffers.h>
+#include <set>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 
 #include "edge/gateway/device_hex.h"
+#include "edge/gateway/event_json.h"
 #include "edge/wire/messages.h"
 #include "mqtt/async_client.h"
+#include "upstream_message.h"
 
 namespace edge::gateway {
 namespace {
@@ -19,18 +24,51 @@ bool permanent_refusal(int reason) {
   return reason == 0x87 || reason == 0x90 || reason == 0x95 || reason == 0x99;
 }
 
+// CONNACK refusals only an operator can fix: v5 reason codes (3.2.2.2) and v3.1.1 return codes
+// (identifier rejected 2, bad user name or password 4, not authorized 5).
+bool credentials_refused(bool v5, int code) {
+  if (v5) {
+    return code == 0x85 || code == 0x86 || code == 0x87 || code == 0x8A || code == 0x8C;
+  }
+  return code == 2 || code == 4 || code == 5;
+}
+
 // The context Paho hands back with a publish: which slot, and which use of it, so a late
 // callback for a publish abandoned at a disconnect is recognised and ignored. Fits 32 bits.
 std::uintptr_t make_context(std::uint32_t slot, std::uint16_t generation) {
   return (static_cast<std::uintptr_t>(slot) << 16U) | generation;
 }
 
+// Paho C knows tcp:// and ssl://; the mqtt:// and mqtts:// spellings cloud brokers document are
+// the same schemes.
+std::string paho_uri(const std::string& uri) {
+  if (uri.starts_with("mqtt://")) {
+    return "tcp://" + uri.substr(7);
+  }
+  if (uri.starts_with("mqtts://")) {
+    return "ssl://" + uri.substr(8);
+  }
+  return uri;
+}
+
+std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+std::string event_id_text(const EventId& id) {
+  std::array<char, kEventIdTextMax> text{};
+  const auto length = format_event_id(id, text);
+  return {text.data(), length.ok() ? length.value() : 0};
+}
+
 }  // namespace
 
 struct Forwarder::Report {
-  enum class Kind { kConnected, kConnectFailed, kLost, kAcked, kRefused } kind;
+  enum class Kind { kConnected, kConnectFailed, kLost, kAcked, kRefused, kTlsError } kind;
   std::uintptr_t context = 0;
-  int reason = 0;
+  int code = 0;  // v5 reason code, or the v3.1.1 / Paho return code
   std::uint32_t receive_max = 0;
   std::string text;
 };
@@ -60,8 +98,11 @@ class Forwarder::ConnectListener final : public mqtt::iaction_listener {
     f_.report({Report::Kind::kConnected, 0, 0, receive_max, {}});
   }
   void on_failure(const mqtt::token& token) override {
-    f_.report({Report::Kind::kConnectFailed, 0, token.get_reason_code(), 0,
-               "return code " + std::to_string(token.get_return_code())});
+    const int reason = token.get_reason_code();
+    const int code = reason != 0 ? reason : token.get_return_code();
+    f_.report({Report::Kind::kConnectFailed, 0, code, 0,
+               reason != 0 ? mqtt::exception::reason_code_str(reason)
+                           : mqtt::exception::error_str(token.get_return_code())});
   }
 
  private:
@@ -90,23 +131,52 @@ class Forwarder::PublishListener final : public mqtt::iaction_listener {
   Forwarder& f_;
 };
 
-Forwarder::Forwarder(Buffer& buffer, ForwarderOptions options)
-    : buffer_(buffer), options_(std::move(options)) {
+std::variant<std::unique_ptr<Forwarder>, std::string> Forwarder::create(Buffer& buffer,
+                                                                        ForwarderOptions options) {
+  std::string why;
+  std::optional<TopicTemplate> topic = TopicTemplate::compile(options.upstream.topic, &why);
+  if (!topic) {
+    return "upstream.topic: " + why;
+  }
+  try {
+    return std::unique_ptr<Forwarder>(new Forwarder(buffer, std::move(options), *topic));
+  } catch (const mqtt::exception& e) {
+    return "upstream.uri: " + std::string(e.what());
+  }
+}
+
+Forwarder::Forwarder(Buffer& buffer, ForwarderOptions options, TopicTemplate topic)
+    : buffer_(buffer),
+      options_(std::move(options)),
+      topic_(std::move(topic)),
+      v5_(options_.upstream.protocol == MqttProtocol::kV5) {
+  const UpstreamConfig& up = options_.upstream;
+  status_topic_ = up.topic_prefix + "/" + options_.gateway_id + "/status";
+  if (up.client_id.empty()) {
+    options_.upstream.client_id = options_.gateway_id;
+  }
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   callbacks_ = std::make_unique<Callbacks>(*this);
   connect_listener_ = std::make_unique<ConnectListener>(*this);
   publish_listener_ = std::make_unique<PublishListener>(*this);
-  slots_.resize(options_.max_in_flight);
-  // No persistence object: Paho keeps nothing of its own; the LMDB buffer is the store.
+  fbb_ = std::make_unique<flatbuffers::FlatBufferBuilder>(4096);
+  slots_.resize(up.max_in_flight);
+  // No persistence object: Paho keeps nothing of its own; the LMDB buffer is the store. Paho's
+  // own queue must hold the whole window plus the status messages, or publish fails with -12.
   client_ = std::make_unique<mqtt::async_client>(
-      options_.server_uri, options_.client_id,
-      mqtt::create_options(MQTTVERSION_5, static_cast<int>(options_.max_in_flight) + 10), nullptr);
+      paho_uri(up.uri), options_.upstream.client_id,
+      mqtt::create_options(v5_ ? MQTTVERSION_5 : MQTTVERSION_3_1_1,
+                           static_cast<int>(up.max_in_flight) + 16),
+      nullptr);
   client_->set_callback(*callbacks_);
 }
 
 Forwarder::~Forwarder() {
   try {
-    if (client_->is_connected()) {
+    if (state_ == State::kConnected && client_->is_connected()) {
+      // A clean stop is not a failure: say so ourselves, since a normal disconnect
+      // discards the last will.
+      publish_status("offline");
       client_->disconnect()->wait_for(std::chrono::seconds(2));
     }
   } catch (const mqtt::exception&) {  // shutting down: nothing left to tell anyone
@@ -125,8 +195,8 @@ void Forwarder::report(Report r) {
 }
 
 std::uint64_t Forwarder::next_backoff_us() {
-  const std::uint64_t min_us = std::uint64_t{options_.backoff_min_ms} * 1000U;
-  const std::uint64_t max_us = std::uint64_t{options_.backoff_max_ms} * 1000U;
+  const std::uint64_t min_us = std::uint64_t{options_.upstream.backoff_min_ms} * 1000U;
+  const std::uint64_t max_us = std::uint64_t{options_.upstream.backoff_max_ms} * 1000U;
   backoff_us_ = backoff_us_ == 0 ? min_us : std::min(backoff_us_ * 2U, max_us);
   // Full jitter over the upper half: a fleet reconnecting after an outage spreads out.
   rng_ ^= rng_ << 13U;
@@ -137,16 +207,172 @@ std::uint64_t Forwarder::next_backoff_us() {
 
 void Forwarder::on_lost(std::uint64_t now_us, const std::string& why) {
   if (state_ == State::kConnected) {
-    spdlog::warn("upstream {}: connection lost ({}); {} publishes unacknowledged will be resent",
-                 options_.server_uri, why, in_flight_.size());
+    spdlog::warn("upstream {}: connection lost ({}); {} events unacknowledged will be resent",
+                 options_.upstream.uri, why.empty() ? "no reason given" : why, in_flight_.size());
   }
   state_ = State::kDisconnected;
   for (Slot& slot : slots_) {
     slot.used = false;  // a late callback no longer matches its generation
+    slot.keys.clear();
   }
   in_flight_.clear();
   next_key_ = 0;
+  linger_since_us_ = 0;
   reconnect_at_us_ = now_us + next_backoff_us();
+}
+
+mqtt::connect_options Forwarder::connect_options() {
+  const UpstreamConfig& up = options_.upstream;
+  mqtt::connect_options_builder b;
+  b.mqtt_version(v5_ ? MQTTVERSION_5 : MQTTVERSION_3_1_1)
+      .keep_alive_interval(std::chrono::seconds(up.keep_alive_s))
+      .connect_timeout(std::chrono::seconds(10))
+      .automatic_reconnect(false);
+  if (v5_) {
+    b.clean_start(up.clean_start);
+    if (up.session_expiry_s != 0) {
+      // A four-byte integer on the wire; Paho takes it as int.
+      b.properties(
+          {{mqtt::property::SESSION_EXPIRY_INTERVAL, static_cast<int>(up.session_expiry_s)}});
+    }
+  } else {
+    b.clean_session(up.clean_start);
+  }
+  const std::string offline = status_json({.state = "offline", .gateway_id = options_.gateway_id});
+  b.will(mqtt::will_options(status_topic_, offline, 1, true));
+  if (!up.username.empty()) {
+    b.user_name(up.username);
+    b.password(options_.password);
+  }
+  if (paho_uri(up.uri).starts_with("ssl://")) {
+    mqtt::ssl_options_builder ssl;
+    ssl.ssl_version(MQTT_SSL_VERSION_TLS_1_2)  // 1.2 or later
+        .enable_server_cert_auth(up.tls_verify)
+        .verify(up.tls_verify)
+        .error_handler([this](const std::string& message) {
+          report({Report::Kind::kTlsError, 0, 0, 0, message});
+        });
+    if (!up.tls_ca_file.empty()) {
+      ssl.trust_store(up.tls_ca_file);
+    }
+    if (!up.tls_cert_file.empty()) {
+      ssl.key_store(up.tls_cert_file).private_key(up.tls_key_file);
+    }
+    b.ssl(ssl.finalize());
+  }
+  return b.finalize();
+}
+
+void Forwarder::connect(std::uint64_t now_us) {
+  state_ = State::kConnecting;
+  try {
+    client_->connect(connect_options(), nullptr, *connect_listener_);
+  } catch (const mqtt::exception& e) {
+    state_ = State::kDisconnected;
+    reconnect_at_us_ = now_us + next_backoff_us();
+    spdlog::warn("upstream {}: connect: {}", options_.upstream.uri, e.what());
+  }
+}
+
+void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint64_t>& to_delete) {
+  const UpstreamConfig& up = options_.upstream;
+  switch (r.kind) {
+    case Report::Kind::kConnected:
+      if (state_ != State::kConnecting) {
+        break;  // Paho reports a connect once to the listener and once more on some paths
+      }
+      state_ = State::kConnected;
+      stats_.receive_max = r.receive_max;
+      window_ = std::min(up.max_in_flight, v5_ ? r.receive_max : up.max_in_flight);
+      backoff_us_ = 0;
+      next_key_ = 0;
+      last_connect_error_.clear();
+      ++stats_.connects;
+      spdlog::info("upstream {}: connected (MQTT {}), in-flight window {}{}", up.uri,
+                   v5_ ? "5" : "3.1.1", window_,
+                   v5_ ? fmt::format(" (broker receive maximum {})", r.receive_max) : "");
+      publish_status("online");
+      status_due_us_ = now_us + std::uint64_t{up.status_interval_s} * 1'000'000U;
+      break;
+    case Report::Kind::kTlsError:
+      if (r.text != last_connect_error_) {
+        spdlog::error("upstream {}: TLS: {} (check upstream.tls.ca_file, cert_file, key_file)",
+                      up.uri, r.text);
+        last_connect_error_ = r.text;
+      }
+      break;
+    case Report::Kind::kConnectFailed: {
+      if (state_ != State::kConnecting) {
+        break;
+      }
+      state_ = State::kDisconnected;
+      ++stats_.connect_failures;
+      const bool refused = credentials_refused(v5_, r.code);
+      if (refused) {
+        backoff_us_ = std::uint64_t{up.backoff_max_ms} * 1000U;  // no tight loop on bad secrets
+      }
+      reconnect_at_us_ = now_us + next_backoff_us();
+      const std::string what = fmt::format("{} (code {})", r.text, r.code);
+      if (refused && what != last_connect_error_) {
+        spdlog::error(
+            "upstream {}: the broker refused the connection: {}; check upstream.username, "
+            "upstream.password_file and the client certificate; next try in {} s",
+            up.uri, what, (reconnect_at_us_ - now_us) / 1'000'000U);
+      } else {
+        spdlog::warn("upstream {}: connect failed ({}); retrying in {} ms", up.uri, what,
+                     (reconnect_at_us_ - now_us) / 1000U);
+      }
+      last_connect_error_ = what;
+      break;
+    }
+    case Report::Kind::kLost: on_lost(now_us, r.text); break;
+    case Report::Kind::kAcked:
+    case Report::Kind::kRefused: {
+      const std::uint32_t index = static_cast<std::uint32_t>(r.context >> 16U);
+      const auto generation = static_cast<std::uint16_t>(r.context & 0xFFFFU);
+      if (index >= slots_.size() || !slots_[index].used || slots_[index].generation != generation) {
+        break;  // abandoned at a disconnect: it will be (or was) published again
+      }
+      Slot& slot = slots_[index];
+      slot.used = false;
+      for (const std::uint64_t key : slot.keys) {
+        in_flight_.erase(key);
+      }
+      if (r.kind == Report::Kind::kAcked) {
+        ++stats_.acked;
+        to_delete.insert(to_delete.end(), slot.keys.begin(), slot.keys.end());
+      } else if (permanent_refusal(r.code)) {
+        ++stats_.rejected;
+        to_delete.insert(to_delete.end(), slot.keys.begin(), slot.keys.end());
+        buffer_.count("rejected." + std::to_string(r.code), slot.keys.size());
+        spdlog::error(
+            "upstream refused {} event(s) for good (MQTT reason 0x{:02x} {}); deleted and "
+            "counted as rejected.{}",
+            slot.keys.size(), r.code, mqtt::exception::reason_code_str(r.code), r.code);
+      } else {
+        next_key_ = std::min(next_key_, slot.keys.front());  // publish it again
+        paused_until_us_ = now_us + next_backoff_us();
+        spdlog::warn(
+            "upstream refused a publish for now (MQTT reason 0x{:02x} {}); resending "
+            "in {} ms",
+            r.code, mqtt::exception::reason_code_str(r.code), (paused_until_us_ - now_us) / 1000U);
+      }
+      slot.keys.clear();
+      break;
+    }
+  }
+}
+
+void Forwarder::delete_acknowledged(const std::vector<std::uint64_t>& keys) {
+  if (auto error = buffer_.begin()) {
+    spdlog::error("buffer: cannot delete acknowledged events: {}", error->message);
+    return;
+  }
+  stats_.acked_events += buffer_.erase(keys);
+  if (auto failed = buffer_.commit()) {
+    spdlog::error("buffer: deleting acknowledged events failed (they will be sent again): {}",
+                  failed->message);
+  }
 }
 
 std::uint64_t Forwarder::poll(std::uint64_t now_us) {
@@ -159,162 +385,224 @@ std::uint64_t Forwarder::poll(std::uint64_t now_us) {
   }
   std::vector<std::uint64_t> to_delete;
   for (Report& r : reports) {
-    switch (r.kind) {
-      case Report::Kind::kConnected:
-        if (state_ != State::kConnecting) {
-          break;  // Paho reports a connect once to the listener and once more on some paths
-        }
-        state_ = State::kConnected;
-        window_ = std::min(options_.max_in_flight, r.receive_max);
-        backoff_us_ = 0;
-        next_key_ = 0;
-        ++stats_.reconnects;
-        spdlog::info("upstream {}: connected, in-flight window {} (broker receive maximum {})",
-                     options_.server_uri, window_, r.receive_max);
-        break;
-      case Report::Kind::kConnectFailed:
-        if (state_ == State::kConnecting) {
-          state_ = State::kDisconnected;
-          reconnect_at_us_ = now_us + next_backoff_us();
-          spdlog::warn("upstream {}: connect failed ({}, reason {}); retrying in {} ms",
-                       options_.server_uri, r.text, r.reason, (reconnect_at_us_ - now_us) / 1000U);
-        }
-        break;
-      case Report::Kind::kLost: on_lost(now_us, r.text); break;
-      case Report::Kind::kAcked:
-      case Report::Kind::kRefused: {
-        const std::uint32_t index = static_cast<std::uint32_t>(r.context >> 16U);
-        const auto generation = static_cast<std::uint16_t>(r.context & 0xFFFFU);
-        if (index >= slots_.size() || !slots_[index].used ||
-            slots_[index].generation != generation) {
-          break;  // abandoned at a disconnect: it will be (or was) published again
-        }
-        Slot& slot = slots_[index];
-        slot.used = false;
-        in_flight_.erase(slot.key);
-        if (r.kind == Report::Kind::kAcked) {
-          ++stats_.acked;
-          to_delete.push_back(slot.key);
-        } else if (permanent_refusal(r.reason)) {
-          ++stats_.rejected;
-          to_delete.push_back(slot.key);
-          buffer_.count("rejected." + std::to_string(r.reason));
-          spdlog::error(
-              "upstream refused an event for good (MQTT reason 0x{:02x}); deleted and "
-              "counted as rejected.{}",
-              r.reason, r.reason);
-        } else {
-          next_key_ = std::min(next_key_, slot.key);  // publish it again
-        }
-        break;
-      }
-    }
+    on_report(r, now_us, to_delete);
   }
   if (!to_delete.empty()) {
-    if (auto error = buffer_.begin()) {
-      spdlog::error("buffer: cannot delete acknowledged events: {}", error->message);
-    } else {
-      buffer_.erase(to_delete);
-      if (auto failed = buffer_.commit()) {
-        spdlog::error("buffer: deleting acknowledged events failed (they will be sent again): {}",
-                      failed->message);
-      }
-    }
+    delete_acknowledged(to_delete);
   }
   if (state_ == State::kDisconnected && now_us >= reconnect_at_us_) {
-    state_ = State::kConnecting;
-    try {
-      auto options = mqtt::connect_options_builder()
-                         .mqtt_version(MQTTVERSION_5)
-                         .clean_start(true)
-                         .keep_alive_interval(std::chrono::seconds(options_.keep_alive_s))
-                         .automatic_reconnect(false)
-                         .finalize();
-      connect_token_ = client_->connect(options, nullptr, *connect_listener_);
-    } catch (const mqtt::exception& e) {
-      state_ = State::kDisconnected;
-      reconnect_at_us_ = now_us + next_backoff_us();
-      spdlog::warn("upstream {}: connect: {}", options_.server_uri, e.what());
-    }
+    connect(now_us);
   }
-  if (state_ == State::kConnected) {
-    publish_more(now_us);
+  if (state_ == State::kDisconnected) {
+    return reconnect_at_us_ > now_us ? reconnect_at_us_ - now_us : 1;
   }
-  return state_ == State::kDisconnected && reconnect_at_us_ > now_us ? reconnect_at_us_ - now_us
-                                                                     : 0;
+  if (state_ != State::kConnected) {
+    return 0;
+  }
+  const std::uint32_t interval_s = options_.upstream.status_interval_s;
+  if (interval_s != 0 && now_us >= status_due_us_) {
+    publish_status("online");
+    status_due_us_ = now_us + std::uint64_t{interval_s} * 1'000'000U;
+  }
+  std::uint64_t wait_us = publish_more(now_us);
+  if (state_ == State::kConnected && interval_s != 0) {
+    const std::uint64_t status_in = status_due_us_ > now_us ? status_due_us_ - now_us : 1;
+    wait_us = wait_us == 0 ? status_in : std::min(wait_us, status_in);
+  }
+  return wait_us;
 }
 
-void Forwarder::publish_more(std::uint64_t now_us) {
-  while (in_flight_.size() < window_) {
-    std::vector<std::uint64_t> sent;
-    bool failed = false;
-    const std::size_t room = window_ - in_flight_.size();
-    const auto error = buffer_.for_each_event(next_key_, room, [&](const StoredEvent& e) {
-      next_key_ = e.key + 1;
-      if (in_flight_.contains(e.key)) {
-        return true;
-      }
-      const auto event = wire::verify_event(scratch_.assign(e.record.payload));
-      if (!event.ok()) {
-        return true;  // verified at ingest; a damaged record stays for an operator to see
-      }
-      std::uint32_t index = 0;
-      while (index < slots_.size() && slots_[index].used) {
-        ++index;
-      }
-      if (index == slots_.size()) {
-        return false;
-      }
-      std::array<char, kEventIdTextMax> id_text{};
-      const auto id_length = format_event_id(e.record.id, id_text);
-      const flatbuffers::String* sensor = event.value()->sensor();
-      const std::string topic =
-          fmt::format("{}/{}/{}/{}", options_.topic_prefix, options_.gateway_id,
-                      device_hex(e.record.device), sensor != nullptr ? sensor->str() : "unknown");
-      mqtt::properties props;
-      props.add(
-          mqtt::property(mqtt::property::USER_PROPERTY, "event-id",
-                         std::string(id_text.data(), id_length.ok() ? id_length.value() : 0)));
-      props.add(mqtt::property(mqtt::property::USER_PROPERTY, "schema-version",
-                               std::to_string(event.value()->schema_version())));
-      props.add(mqtt::property(mqtt::property::CONTENT_TYPE,
-                               std::string("application/x-edge-event+flatbuffers")));
-      auto message = mqtt::message_ptr_builder()
-                         .topic(topic)
-                         .payload(e.record.payload.data(), e.record.payload.size())
-                         .qos(1)
-                         .properties(std::move(props))
-                         .finalize();
-      Slot& slot = slots_[index];
-      slot = {e.key, static_cast<std::uint16_t>(slot.generation + 1U), true};
-      try {
-        // Paho's user context is a void*; it carries a number here, never an address.
-        client_->publish(message,
-                         reinterpret_cast<void*>(  // NOLINT(performance-no-int-to-ptr)
-                             make_context(index, slot.generation)),
-                         *publish_listener_);
-      } catch (const mqtt::exception& ex) {
-        slot.used = false;
-        failed = true;
-        spdlog::warn("upstream publish: {}", ex.what());
-        return false;
-      }
-      in_flight_.emplace(e.key, index);
-      sent.push_back(e.key);
-      ++stats_.published;
+std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
+  const UpstreamConfig& up = options_.upstream;
+  if (paused_until_us_ > now_us) {
+    return paused_until_us_ - now_us;
+  }
+  const auto used = static_cast<std::size_t>(
+      std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.used; }));
+  if (used >= window_) {
+    return 0;
+  }
+  const std::size_t free = window_ - used;
+  const bool batching = up.payload == PayloadMode::kBatch;
+  // A single-event message is a batch that nothing else fits into.
+  const std::size_t max_bytes = batching ? up.batch_max_bytes : 0;
+  const std::size_t scan_limit = std::min<std::size_t>(65536, free * (batching ? 1024 : 1) + 256);
+
+  std::vector<Outgoing> ready;              // complete messages
+  std::map<std::uint64_t, Outgoing> open;   // device -> the message still filling
+  std::set<std::uint64_t> blocked;          // devices with no free slot left this round
+  std::optional<std::uint64_t> first_left;  // the first event left for a later round
+  std::uint64_t last_key = next_key_;
+  std::size_t visited = 0;
+  bool stopped = false;
+  const auto leave = [&first_left](std::uint64_t key) {
+    first_left = std::min(first_left.value_or(key), key);
+  };
+
+  const auto error = buffer_.for_each_event(next_key_, scan_limit, [&](const StoredEvent& e) {
+    ++visited;
+    last_key = e.key;
+    if (in_flight_.contains(e.key)) {
       return true;
-    });
-    if (error) {
-      spdlog::error("buffer: {}", error->message);
-      return;
     }
-    if (failed) {
+    const auto event = wire::verify_event(scratch_.assign(e.record.payload));
+    if (!event.ok()) {
+      return true;  // verified at ingest; a damaged record stays for an operator to see
+    }
+    const std::uint64_t device = e.record.device;
+    if (blocked.contains(device)) {
+      leave(e.key);
+      return true;
+    }
+    const flatbuffers::String* sensor = event.value()->sensor();
+    const std::string_view sensor_name = sensor != nullptr ? sensor->string_view() : "";
+    auto it = open.find(device);
+    if (it == open.end()) {
+      if (ready.size() + open.size() >= free) {
+        blocked.insert(device);
+        leave(e.key);
+        stopped = ready.size() == free;
+        return !stopped;
+      }
+      it = open.emplace(device, Outgoing{}).first;
+    }
+    if (add_to_batch(it->second, e, event.value()->schema_version(), sensor_name, max_bytes)) {
+      return true;
+    }
+    ready.push_back(std::move(it->second));  // full: close it, start the next one
+    it->second = Outgoing{};
+    if (ready.size() + open.size() > free) {
+      open.erase(it);
+      blocked.insert(device);
+      leave(e.key);
+      stopped = ready.size() == free;
+      return !stopped;
+    }
+    add_to_batch(it->second, e, event.value()->schema_version(), sensor_name, max_bytes);
+    return true;
+  });
+  if (error) {
+    spdlog::error("buffer: {}", error->message);
+    return 0;
+  }
+  const bool reached_end = !stopped && visited < scan_limit;
+  std::uint64_t wait_us = 0;
+  bool hold_open = false;
+  if (batching && reached_end && !open.empty() && up.batch_linger_ms != 0) {
+    // The newest events: give their batch up to batch_linger_ms to fill.
+    if (linger_since_us_ == 0) {
+      linger_since_us_ = now_us;
+    }
+    const std::uint64_t due = linger_since_us_ + std::uint64_t{up.batch_linger_ms} * 1000U;
+    hold_open = now_us < due;
+    wait_us = hold_open ? due - now_us : 0;
+  }
+  if (!hold_open) {
+    linger_since_us_ = 0;
+    for (auto& [device, out] : open) {
+      ready.push_back(std::move(out));
+    }
+  } else {
+    for (const auto& [device, out] : open) {
+      leave(out.keys.front());
+    }
+  }
+  std::sort(ready.begin(), ready.end(),
+            [](const Outgoing& a, const Outgoing& b) { return a.keys.front() < b.keys.front(); });
+  next_key_ = first_left.value_or(visited == 0 ? next_key_ : last_key + 1);
+  for (Outgoing& out : ready) {
+    if (!publish(out)) {
       on_lost(now_us, "publish failed");
-      return;
+      return reconnect_at_us_ - now_us;
     }
-    if (sent.empty()) {
-      return;  // nothing more buffered
+  }
+  return wait_us;
+}
+
+bool Forwarder::publish(Outgoing& out) {
+  const UpstreamConfig& up = options_.upstream;
+  const auto free_slot =
+      std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.used; });
+  const auto index = static_cast<std::size_t>(std::distance(slots_.begin(), free_slot));
+  const std::string device = device_hex(out.device);
+  const bool batch = up.payload == PayloadMode::kBatch;
+  const std::string topic = topic_.render(up.topic_prefix, options_.gateway_id, device,
+                                          batch ? "batch" : topic_level(out.sensor));
+  mqtt::message_ptr_builder builder;
+  builder.topic(topic).qos(1);
+  std::string_view content_type = kEventContentType;
+  switch (up.payload) {
+    case PayloadMode::kFlatbuffer:
+      builder.payload(out.events.front().data(), out.events.front().size());
+      break;
+    case PayloadMode::kJson: {
+      const auto event = wire::verify_event(scratch_.assign(out.events.front()));
+      builder.payload(event.ok() ? event_to_json(*event.value()).dump() : std::string("{}"));
+      content_type = kJsonContentType;
+      break;
     }
+    case PayloadMode::kBatch: {
+      const std::span<const std::uint8_t> bytes = encode_upstream_batch(*fbb_, out);
+      builder.payload(bytes.data(), bytes.size());
+      content_type = kBatchContentType;
+      break;
+    }
+  }
+  if (v5_) {
+    mqtt::properties props;
+    props.add({mqtt::property::USER_PROPERTY, "event-id", event_id_text(out.first_id)});
+    if (out.keys.size() > 1) {
+      props.add({mqtt::property::USER_PROPERTY, "last-event-id", event_id_text(out.last_id)});
+      props.add({mqtt::property::USER_PROPERTY, "events", std::to_string(out.keys.size())});
+    }
+    props.add({mqtt::property::USER_PROPERTY, "schema-version",
+               std::to_string(out.schema_version >> 8U) + "." +
+                   std::to_string(out.schema_version & 0xFFU)});
+    props.add({mqtt::property::CONTENT_TYPE, std::string(content_type)});
+    if (up.payload == PayloadMode::kJson) {
+      props.add({mqtt::property::PAYLOAD_FORMAT_INDICATOR, 1});
+    }
+    builder.properties(std::move(props));
+  }
+  Slot& slot = slots_[index];
+  slot.generation = static_cast<std::uint16_t>(slot.generation + 1U);
+  slot.used = true;
+  slot.keys = out.keys;
+  try {
+    // Paho's user context is a void*; it carries a number here, never an address.
+    client_->publish(builder.finalize(),
+                     reinterpret_cast<void*>(  // NOLINT(performance-no-int-to-ptr)
+                         make_context(static_cast<std::uint32_t>(index), slot.generation)),
+                     *publish_listener_);
+  } catch (const mqtt::exception& ex) {
+    slot.used = false;
+    slot.keys.clear();
+    spdlog::warn("upstream publish: {}", ex.what());
+    return false;
+  }
+  for (const std::uint64_t key : out.keys) {
+    in_flight_.emplace(key, static_cast<std::uint32_t>(index));
+  }
+  ++stats_.published;
+  return true;
+}
+
+void Forwarder::publish_status(std::string_view state) {
+  StatusFigures figures{.state = state, .gateway_id = options_.gateway_id, .wall_ms = wall_ms()};
+  figures.in_flight = static_cast<std::uint32_t>(in_flight_.size());
+  auto stats = buffer_.stats();
+  if (auto* s = std::get_if<BufferStats>(&stats)) {
+    figures.backlog = s->events;
+    figures.buffer_bytes = s->used_bytes;
+    figures.buffer_max_bytes = s->max_bytes;
+    figures.devices = s->devices;
+    figures.counters = s->counters;
+  }
+  try {
+    // Fire and forget at QoS 1: the status is a snapshot; the next one supersedes it.
+    client_->publish(status_topic_, status_json(figures), 1, true);
+  } catch (const mqtt::exception& e) {
+    spdlog::warn("upstream status: {}", e.what());
   }
 }
 

@@ -5,19 +5,42 @@
 // wake the event loop (wake_fd()). Everything else, LMDB included, runs in the loop thread in
 // poll(), so the buffer keeps a single writer.
 //
-// Bounds: at most max_in_flight publishes await their PUBACK, and never more than the Receive
-// Maximum the broker announced in CONNACK (Mosquitto: 20). Reconnects back off exponentially
-// with jitter between backoff_min_ms and backoff_max_ms.
+// Messages: in payload mode "flatbuffer" and "json" one message carries one event; in "batch"
+// mode one message carries consecutive events of one device (a LinkMessage{EventBatch}, at
+// most upstream.batch_max_bytes), published when full or once it has waited batch_linger_ms.
+// Every event keeps its own ID; all the events of a message are deleted in the transaction that
+// follows its PUBACK. Per device, events are published in buffer order (strict FIFO).
 //
-// Delivery is at-least-once: on a lost connection every unacknowledged event is published again
-// after the reconnect, so duplicates are bounded by the in-flight window per outage; nothing is
-// deleted without a PUBACK.
+// Bounds: at most max_in_flight messages await their PUBACK, and never more than the Receive
+// Maximum the broker announced in CONNACK (Mosquitto: 20 by default). Reconnects back off
+// exponentially with full jitter over the upper half, from backoff_min_ms up to backoff_max_ms.
 //
-// Refusals (MQTT v5 PUBACK reason >= 0x80): codes that can never succeed for this message
-// (not authorized 0x87, topic name invalid 0x90, packet too large 0x95, payload format invalid
-// 0x99) are counted as "rejected.<code>", logged, and the event is deleted so it cannot block
-// the queue forever; any other refusal (quota exceeded, unspecified, ...) is retried after the
-// backoff.
+// Delivery is at-least-once: on a lost connection every unacknowledged message is published
+// again after the reconnect, so duplicates are bounded by the in-flight window per outage;
+// nothing is deleted without a PUBACK. Paho's own persistence is off: the buffer is the store.
+//
+// Refusals:
+// - CONNACK refusing the credentials or the client (bad user name or password 0x86, not
+//   authorized 0x87, banned 0x8A, client id not valid 0x85; v3.1.1 return codes 2, 4, 5): no
+//   retry can fix that until an operator does, so the next attempt waits backoff_max_ms at once
+//   (no tight reconnect loop) and the error is logged once per change, naming the config keys.
+// - TLS failures (wrong CA, expired or mismatched certificate) are logged with OpenSSL's reason
+//   and retried with the normal backoff.
+// - PUBACK with a v5 reason >= 0x80: codes that can never succeed for this message (not
+//   authorized 0x87, topic name invalid 0x90, packet too large 0x95, payload format invalid
+//   0x99) are counted as "rejected.<code>" (persisted, reported in the status message), logged,
+//   and the events are deleted so they cannot block the queue forever; any other refusal (quota
+//   exceeded 0x97, implementation specific 0x83, unspecified 0x80, ...) pauses publishing for
+//   one backoff step and the message is published again.
+//
+// Status: a retained message on {prefix}/{gateway}/status: {"state":"online",...} after each
+// connect and every status_interval_s with backlog, in-flight, forwarded, dropped, duplicates,
+// refused frames, devices and gaps; the broker publishes the retained last will
+// {"state":"offline"} if the gateway vanishes, and the gateway publishes it itself on a clean
+// stop.
+//
+// Errors from Paho (exceptions) never leave this class: they become a logged status and a
+// reconnect.
 #pragma once
 
 #include <cstdint>
@@ -25,52 +48,66 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "edge/gateway/aligned_copy.h"
 #include "edge/gateway/buffer.h"
+#include "edge/gateway/config.h"
+#include "edge/gateway/topic_template.h"
 
 namespace mqtt {
 class async_client;
 class token;
+class connect_options;
+class message;
 }  // namespace mqtt
+
+namespace flatbuffers {
+class FlatBufferBuilder;
+}
 
 namespace edge::gateway {
 
+struct Outgoing;
+
 struct ForwarderOptions {
-  std::string server_uri;  // tcp://host:port (ssl://host:port for TLS)
-  std::string client_id;
+  UpstreamConfig upstream;  // upstream.uri must be set
   std::string gateway_id = "edge-gateway";
-  std::string topic_prefix = "edge";  // topic: <prefix>/<gateway-id>/<device-hex>/<sensor>
-  std::uint32_t max_in_flight = 20;   // upper bound; the broker's Receive Maximum may lower it
-  std::uint32_t keep_alive_s = 30;
-  std::uint32_t backoff_min_ms = 100;
-  std::uint32_t backoff_max_ms = 30'000;
+  std::string password{};  // read by the daemon from upstream.password_file; never logged
 };
 
 struct ForwarderStats {
   bool connected = false;
-  std::uint32_t window = 0;  // current in-flight bound
+  std::uint32_t window = 0;  // current in-flight bound, messages
   std::uint32_t in_flight = 0;
-  std::uint64_t published = 0;  // publishes sent, resends included
-  std::uint64_t acked = 0;      // PUBACKs received
-  std::uint64_t rejected = 0;   // refused for good by the broker
-  std::uint64_t reconnects = 0;
+  std::uint64_t published = 0;         // messages sent, resends included
+  std::uint64_t acked = 0;             // PUBACKs received
+  std::uint64_t acked_events = 0;      // events deleted after a PUBACK
+  std::uint64_t rejected = 0;          // messages refused for good by the broker
+  std::uint64_t connects = 0;          // successful connects
+  std::uint64_t connect_failures = 0;  // refused or failed connect attempts
+  std::uint32_t receive_max = 0;       // the broker's Receive Maximum at the last connect
 };
 
 class Forwarder {
  public:
-  Forwarder(Buffer& buffer, ForwarderOptions options);
-  ~Forwarder();
+  /// Checks options and sets up the Paho client (not yet connected). Returns an error message
+  /// naming the config key when the options cannot work (topic template, URI Paho refuses).
+  static std::variant<std::unique_ptr<Forwarder>, std::string> create(Buffer& buffer,
+                                                                      ForwarderOptions options);
+  ~Forwarder();  // publishes the retained "offline" status and disconnects (bounded wait)
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
   /// Readable when Paho reported something; the loop then calls poll().
   [[nodiscard]] int wake_fd() const { return wake_fd_; }
-  /// Applies PUBACKs (one delete transaction), reconnects when due, publishes up to the window.
-  /// Call from the loop thread with no buffer batch open. Returns the time in µs until it wants
-  /// to run again (a reconnect is due), or 0 for "when woken".
+  /// Applies PUBACKs (one delete transaction), reconnects when due, publishes up to the window,
+  /// sends the status when due. Call from the loop thread with no buffer batch open, with a
+  /// monotonic clock (tests pass a simulated one). Returns the time in µs until it wants to run
+  /// again (a reconnect, a lingering batch, the status), or 0 for "when woken".
   std::uint64_t poll(std::uint64_t now_us);
   [[nodiscard]] ForwarderStats stats() const;
 
@@ -81,25 +118,34 @@ class Forwarder {
   class ConnectListener;
 
   struct Slot {
-    std::uint64_t key = 0;
+    std::vector<std::uint64_t> keys;  // buffer keys the message carries
     std::uint16_t generation = 0;
     bool used = false;
   };
 
+  Forwarder(Buffer& buffer, ForwarderOptions options, TopicTemplate topic);
   void report(Report report);
+  void on_report(Report& r, std::uint64_t now_us, std::vector<std::uint64_t>& to_delete);
   void on_lost(std::uint64_t now_us, const std::string& why);
-  void publish_more(std::uint64_t now_us);
+  void connect(std::uint64_t now_us);
+  [[nodiscard]] mqtt::connect_options connect_options();
+  std::uint64_t publish_more(std::uint64_t now_us);
+  bool publish(Outgoing& out);
+  void publish_status(std::string_view state);
+  void delete_acknowledged(const std::vector<std::uint64_t>& keys);
   std::uint64_t next_backoff_us();
 
   Buffer& buffer_;
   ForwarderOptions options_;
+  TopicTemplate topic_;
+  std::string status_topic_;
+  bool v5_ = true;
   int wake_fd_ = -1;
   // Declared before the client: Paho may call them until the client is destroyed.
   std::unique_ptr<Callbacks> callbacks_;
   std::unique_ptr<ConnectListener> connect_listener_;
   std::unique_ptr<PublishListener> publish_listener_;
   std::unique_ptr<mqtt::async_client> client_;
-  std::shared_ptr<mqtt::token> connect_token_;
 
   // Shared with Paho's threads.
   mutable std::mutex mutex_;
@@ -109,12 +155,17 @@ class Forwarder {
   enum class State { kDisconnected, kConnecting, kConnected } state_ = State::kDisconnected;
   std::uint64_t reconnect_at_us_ = 0;
   std::uint64_t backoff_us_ = 0;
+  std::uint64_t paused_until_us_ = 0;  // after a transient PUBACK refusal
+  std::uint64_t linger_since_us_ = 0;  // a partial batch has waited since then (0: none)
+  std::uint64_t status_due_us_ = 0;
+  std::string last_connect_error_;
   std::uint64_t next_key_ = 0;                        // publish from here
-  std::vector<Slot> slots_;                           // one per possible in-flight publish
+  std::vector<Slot> slots_;                           // one per possible in-flight message
   std::map<std::uint64_t, std::uint32_t> in_flight_;  // buffer key -> slot
   std::uint32_t window_ = 0;
   std::uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
   AlignedCopy scratch_;
+  std::unique_ptr<flatbuffers::FlatBufferBuilder> fbb_;
   ForwarderStats stats_;
 };
 
