@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <flatbuffers/flatbuffers.h>
+#include <future>
 #include <set>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
@@ -14,6 +15,7 @@
 #include "edge/gateway/event_json.h"
 #include "edge/wire/messages.h"
 #include "mqtt/async_client.h"
+#include "tls_probe.h"
 #include "upstream_message.h"
 
 namespace edge::gateway {
@@ -66,7 +68,7 @@ std::string event_id_text(const EventId& id) {
 }  // namespace
 
 struct Forwarder::Report {
-  enum class Kind { kConnected, kConnectFailed, kLost, kAcked, kRefused, kTlsError } kind;
+  enum class Kind { kConnected, kConnectFailed, kLost, kAcked, kRefused, kTlsProbe } kind;
   std::uintptr_t context = 0;
   int code = 0;  // v5 reason code, or the v3.1.1 / Paho return code
   std::uint32_t receive_max = 0;
@@ -152,6 +154,7 @@ Forwarder::Forwarder(Buffer& buffer, ForwarderOptions options, TopicTemplate top
       v5_(options_.upstream.protocol == MqttProtocol::kV5) {
   const UpstreamConfig& up = options_.upstream;
   status_topic_ = up.topic_prefix + "/" + options_.gateway_id + "/status";
+  tls_ = paho_uri(up.uri).starts_with("ssl://");
   if (up.client_id.empty()) {
     options_.upstream.client_id = options_.gateway_id;
   }
@@ -182,6 +185,9 @@ Forwarder::~Forwarder() {
   } catch (const mqtt::exception&) {  // shutting down: nothing left to tell anyone
   }
   client_.reset();  // before the listeners it may still call
+  if (probe_.valid()) {
+    probe_.wait();  // bounded by the probe's own timeouts
+  }
   ::close(wake_fd_);
 }
 
@@ -244,14 +250,11 @@ mqtt::connect_options Forwarder::connect_options() {
     b.user_name(up.username);
     b.password(options_.password);
   }
-  if (paho_uri(up.uri).starts_with("ssl://")) {
+  if (tls_) {
     mqtt::ssl_options_builder ssl;
     ssl.ssl_version(MQTT_SSL_VERSION_TLS_1_2)  // 1.2 or later
         .enable_server_cert_auth(up.tls_verify)
-        .verify(up.tls_verify)
-        .error_handler([this](const std::string& message) {
-          report({Report::Kind::kTlsError, 0, 0, 0, message});
-        });
+        .verify(up.tls_verify);
     if (!up.tls_ca_file.empty()) {
       ssl.trust_store(up.tls_ca_file);
     }
@@ -287,19 +290,13 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
       backoff_us_ = 0;
       next_key_ = 0;
       last_connect_error_.clear();
+      probed_ = false;
       ++stats_.connects;
       spdlog::info("upstream {}: connected (MQTT {}), in-flight window {}{}", up.uri,
                    v5_ ? "5" : "3.1.1", window_,
                    v5_ ? fmt::format(" (broker receive maximum {})", r.receive_max) : "");
       publish_status("online");
       status_due_us_ = now_us + std::uint64_t{up.status_interval_s} * 1'000'000U;
-      break;
-    case Report::Kind::kTlsError:
-      if (r.text != last_connect_error_) {
-        spdlog::error("upstream {}: TLS: {} (check upstream.tls.ca_file, cert_file, key_file)",
-                      up.uri, r.text);
-        last_connect_error_ = r.text;
-      }
       break;
     case Report::Kind::kConnectFailed: {
       if (state_ != State::kConnecting) {
@@ -318,6 +315,19 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
             "upstream {}: the broker refused the connection: {}; check upstream.username, "
             "upstream.password_file and the client certificate; next try in {} s",
             up.uri, what, (reconnect_at_us_ - now_us) / 1'000'000U);
+      } else if (tls_ && r.code == MQTTASYNC_FAILURE && !probe_.valid() && !probed_) {
+        // Paho says only "TCP/TLS connect failure": ask OpenSSL why, once per failure streak.
+        probed_ = true;
+        probe_ = std::async(std::launch::async, [this] {
+          report({Report::Kind::kTlsProbe, 0, 0, 0,
+                  tls_probe({.uri = paho_uri(options_.upstream.uri),
+                             .ca_file = options_.upstream.tls_ca_file,
+                             .cert_file = options_.upstream.tls_cert_file,
+                             .key_file = options_.upstream.tls_key_file,
+                             .verify = options_.upstream.tls_verify})});
+        });
+        spdlog::warn("upstream {}: TCP/TLS connect failed; retrying in {} ms", up.uri,
+                     (reconnect_at_us_ - now_us) / 1000U);
       } else {
         spdlog::warn("upstream {}: connect failed ({}); retrying in {} ms", up.uri, what,
                      (reconnect_at_us_ - now_us) / 1000U);
@@ -325,6 +335,18 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
       last_connect_error_ = what;
       break;
     }
+    case Report::Kind::kTlsProbe:
+      probe_.get();
+      if (r.text.empty()) {
+        spdlog::warn("upstream {}: a TLS handshake to the broker succeeds from here; the "
+                     "failures are not about certificates",
+                     up.uri);
+      } else {
+        spdlog::error("upstream {}: TLS: {} (check upstream.tls.ca_file, cert_file, key_file "
+                      "and that the broker's certificate names this host)",
+                      up.uri, r.text);
+      }
+      break;
     case Report::Kind::kLost: on_lost(now_us, r.text); break;
     case Report::Kind::kAcked:
     case Report::Kind::kRefused: {

@@ -1,57 +1,28 @@
-"""Forwarding upstream: edge-gatewayd -> a Mosquitto broker started here on a free loopback
-port -> edgectl sub. Delete after PUBACK: the buffer drains only as the broker acknowledges."""
+"""Forwarding upstream: edge-gatewayd -> a real broker started here on a free loopback port ->
+edgectl sub. Delete after PUBACK: the buffer drains only as the broker acknowledges."""
 
+import json
 import os
-import shutil
-import signal
 import subprocess
 import time
-import json
 import unittest
 
+from brokers import Mosquitto, Pki, password_file, secret
 from harness import GatewayTestCase, binary, buffered_ids, free_port, stats, wait_for
-
-
-class Broker:
-    def __init__(self, workdir, port):
-        if shutil.which("mosquitto") is None:
-            raise AssertionError("mosquitto not installed (scripts/setup installs it)")
-        self.port = port
-        self.conf = os.path.join(workdir, "mosquitto.conf")
-        with open(self.conf, "w") as f:
-            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-                    "persistence false\n")
-        self.log = open(os.path.join(workdir, "mosquitto.log"), "ab")
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=self.log,
-                                     stderr=self.log)
-        time.sleep(0.3)
-        if self.proc.poll() is not None:
-            raise AssertionError("mosquitto did not start")
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # saves its persistent sessions
-            self.proc.wait(timeout=10)
 
 
 class Subscriber:
     """edgectl sub: decodes events, drops duplicates by event ID, reports gaps per device."""
 
-    def __init__(self, workdir, port, count):
-        self.out_path = os.path.join(workdir, "sub.out")
-        self.err_path = os.path.join(workdir, "sub.err")
-        out = open(self.out_path, "wb")
-        err = open(self.err_path, "wb")
-        self.proc = subprocess.Popen(
-            [binary("edgectl"), "sub", "--broker", f"tcp://127.0.0.1:{port}", "--count",
-             str(count), "--timeout-s", "90"], stdout=out, stderr=err)
-        out.close()
-        err.close()
-        wait_for(lambda: "subscribed" in self.stderr() or self.proc.poll() is not None, 10,
+    def __init__(self, workdir, port, count, *extra, name="sub", topic="edge/#"):
+        self.out_path = os.path.join(workdir, f"{name}.out")
+        self.err_path = os.path.join(workdir, f"{name}.err")
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [binary("edgectl"), "sub", "--broker", f"tcp://127.0.0.1:{port}", "--topic",
+                 topic, "--count", str(count), "--timeout-s", "120", *extra],
+                stdout=out, stderr=err)
+        wait_for(lambda: "subscribed" in self.stderr() or self.proc.poll() is not None, 30,
                  "edgectl sub to subscribe")
 
     def stderr(self):
@@ -62,47 +33,123 @@ class Subscriber:
         """Unique events (parsed JSON lines) and the closing summary."""
         status = self.proc.wait(timeout=timeout)
         if status != 0:
-            raise AssertionError(f"edgectl sub exited {status}: {self.stderr()}")
+            raise AssertionError(f"edgectl sub exited {status}: {self.stderr()[-3000:]}")
         with open(self.out_path) as f:
             events = [json.loads(line) for line in f if line.strip()]
         summary = json.loads(self.stderr().strip().splitlines()[-1])
         return events, summary
 
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
-class Forwarding(GatewayTestCase):
+
+def retained(port, topic, *extra):
+    """The retained message on `topic` (mosquitto_sub), or None."""
+    out = subprocess.run(["mosquitto_sub", "-p", str(port), "-t", topic, "-C", "1", "-W", "2",
+                          *extra], capture_output=True, text=True)
+    return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
+
+
+class ForwardTestCase(GatewayTestCase):
     def setUp(self):
         super().setUp()
-        self.broker = Broker(self.workdir, free_port())
+        self.broker = Mosquitto(self.workdir)
         self.addCleanup(self.broker.stop)
+        self.subs = []
+        self.addCleanup(lambda: [s.kill() for s in self.subs])
 
+    def subscriber(self, count, *extra, **kw):
+        sub = Subscriber(self.workdir, kw.pop("port", self.broker.port), count, *extra, **kw)
+        self.subs.append(sub)
+        return sub
+
+    def config(self, upstream, name="gw.toml"):
+        """A config file with an [upstream] table (dict of key -> TOML value text)."""
+        path = os.path.join(self.workdir, name)
+        with open(path, "w") as f:
+            f.write("[upstream]\n")
+            for key, value in upstream.items():
+                if not isinstance(value, dict):
+                    f.write(f"{key} = {value}\n")
+            for key, value in upstream.items():
+                if isinstance(value, dict):
+                    f.write(f"[upstream.{key}]\n")
+                    f.writelines(f"{k} = {v}\n" for k, v in value.items())
+        return path
+
+    def devices(self, port, count, n=2, *extra):
+        sims = [self.devsim(f"d{i}", "--connect", f"tcp:127.0.0.1:{port}", "--device",
+                            str(0x100 + i), "--count", str(count), "--exit-when-acked",
+                            "--timeout-s", "90", *extra)
+                for i in range(n)]
+        for sim in sims:
+            self.assertEqual(sim.wait(120), 0, self.explain(sim))
+        return {e for sim in sims for e in sim.acked()}
+
+    def assert_delivered(self, sub, acked, gw):
+        events, summary = sub.finish(120)
+        self.assertEqual({e["event_id"] for e in events}, acked, gw.log()[-3000:])
+        self.assertEqual(summary["unique"], len(acked))
+        self.assertEqual(summary["gaps"], 0)
+        wait_for(lambda: stats(gw.state_dir)["events"] == 0, 30, "the buffer to drain")
+        return events, summary
+
+
+class Forwarding(ForwardTestCase):
     def test_every_event_arrives_once_in_order_and_the_buffer_drains(self):
         self.broker.start()
-        sub = Subscriber(self.workdir, self.broker.port, 2000)
+        sub = self.subscriber(2000)
         port = free_port()
         gw = self.gateway("--tcp", f"127.0.0.1:{port}", "--mqtt",
                           f"tcp://127.0.0.1:{self.broker.port}")
-        sims = [self.devsim(f"d{i}", "--connect", f"tcp:127.0.0.1:{port}", "--device",
-                            str(0x100 + i), "--count", "1000", "--exit-when-acked")
-                for i in range(2)]
-        for sim in sims:
-            self.assertEqual(sim.wait(60), 0, self.explain(sim))
-        events, summary = sub.finish(90)
-        acked = {e for sim in sims for e in sim.acked()}
+        acked = self.devices(port, 1000)
         self.assertEqual(len(acked), 2000)
-        self.assertEqual({e["event_id"] for e in events}, acked)
-        self.assertEqual(summary["unique"], 2000)
-        self.assertEqual(summary["gaps"], 0)
+        events, _ = self.assert_delivered(sub, acked, gw)
         for device in ("0000000000000100", "0000000000000101"):
             seqs = [e["seq"] for e in events if e["device"] == device]
             self.assertEqual(seqs, sorted(seqs), "strict FIFO per device")
             self.assertTrue(all(e["topic"] == f"edge/edge-gateway/{device}/devsim"
                                 for e in events if e["device"] == device))
-        wait_for(lambda: stats(gw.state_dir)["events"] == 0, 10, "the buffer to drain")
         self.assertEqual(stats(gw.state_dir)["counters"]["forwarded"], 2000)
+
+    def test_topic_template_and_json_payload(self):
+        self.broker.start()
+        sub = self.subscriber(600, topic="site/#")
+        port = free_port()
+        gw = self.gateway("-c", self.config({
+            "uri": f'"tcp://127.0.0.1:{self.broker.port}"', "payload": '"json"',
+            "topic_prefix": '"site"', "topic": '"{prefix}/{device}/{gateway}/{sensor}"'}),
+            "--tcp", f"127.0.0.1:{port}", "--gateway-id", "gw-7")
+        acked = self.devices(port, 300)
+        events, summary = self.assert_delivered(sub, acked, gw)
+        self.assertEqual(summary["json"], 600, summary)
+        self.assertTrue(all(e["topic"] == f"site/{e['device']}/gw-7/devsim" for e in events))
+        # The JSON payload as a tool sees it.
+        self.assertEqual(events[0]["reading"]["type"] in ("temperature", "humidity", "pressure",
+                                                          "vector3", "scalar"), True)
+
+    def test_batch_payload_packs_events_under_the_byte_bound(self):
+        self.broker.start()
+        sub = self.subscriber(4000)
+        port = free_port()
+        gw = self.gateway("-c", self.config({
+            "uri": f'"tcp://127.0.0.1:{self.broker.port}"', "payload": '"batch"',
+            "batch_max_bytes": 2048, "batch_linger_ms": 20}), "--tcp", f"127.0.0.1:{port}")
+        acked = self.devices(port, 2000, 2, "--rate", "4000")
+        events, summary = self.assert_delivered(sub, acked, gw)
+        batches = summary["batch_messages"]
+        self.assertLess(batches, 4000 / 4, f"events were not batched: {summary}")
+        self.assertGreater(batches, 4000 * 100 / 2048 / 2, f"batches above the bound? {summary}")
+        for device in ("0000000000000100", "0000000000000101"):
+            seqs = [e["seq"] for e in events if e["device"] == device]
+            self.assertEqual(seqs, sorted(seqs), "strict FIFO per device")
+        print(f"\nbatch mode: 4000 events in {batches} messages of <= 2048 bytes")
 
     def test_gateway_killed_while_publishing_delivers_everything_after_restart(self):
         self.broker.start()
-        sub = Subscriber(self.workdir, self.broker.port, 3000)
+        sub = self.subscriber(3000)
         port = free_port()
         gw = self.gateway("--tcp", f"127.0.0.1:{port}", "--mqtt",
                           f"tcp://127.0.0.1:{self.broker.port}")
@@ -114,11 +161,7 @@ class Forwarding(GatewayTestCase):
             gw.kill9()  # PUBACKs in flight and deletes not yet committed are lost with it
             gw.start()
         self.assertEqual(sim.wait(60), 0, self.explain(sim))
-        events, summary = sub.finish(90)
-        self.assertEqual({e["event_id"] for e in events}, set(sim.acked()))
-        self.assertEqual(summary["unique"], 3000)
-        self.assertEqual(summary["gaps"], 0)
-        wait_for(lambda: stats(gw.state_dir)["events"] == 0, 30, "the buffer to drain")
+        _, summary = self.assert_delivered(sub, set(sim.acked()), gw)
         print(f"\ngateway kill -9 x3 while forwarding: 3000 delivered, "
               f"{summary['duplicates']} duplicates removed by the consumer")
 
@@ -127,9 +170,7 @@ class Forwarding(GatewayTestCase):
         port = free_port()
         gw = self.gateway("--tcp", f"127.0.0.1:{port}", "--mqtt",
                           f"tcp://127.0.0.1:{self.broker.port}")
-        sim = self.devsim("d", "--connect", f"tcp:127.0.0.1:{port}", "--device", "0x200",
-                          "--count", "1500", "--exit-when-acked")
-        self.assertEqual(sim.wait(60), 0, self.explain(sim))
+        self.devices(port, 1500, 1)
         time.sleep(1.0)
         self.assertEqual(len(buffered_ids(gw.state_dir)), 1500, "the backlog must be kept")
         self.assertNotIn("forwarded", stats(gw.state_dir)["counters"])
@@ -138,6 +179,172 @@ class Forwarding(GatewayTestCase):
         wait_for(lambda: stats(gw.state_dir)["events"] == 0, 60, "the backlog to drain")
         self.assertEqual(stats(gw.state_dir)["counters"]["forwarded"], 1500)
         self.assertIn("connect failed", gw.log())
+
+    def test_window_follows_the_brokers_receive_maximum(self):
+        broker = Mosquitto(self.workdir, "small", inflight=5)  # CONNACK Receive Maximum 5
+        broker.start()
+        self.addCleanup(broker.stop)
+        gw = self.gateway("--tcp", f"127.0.0.1:{free_port()}", "--mqtt",
+                          f"tcp://127.0.0.1:{broker.port}")
+        wait_for(lambda: "connected (MQTT" in gw.log(), 10, "the gateway to connect")
+        self.assertIn("in-flight window 5 (broker receive maximum 5)", gw.log())
+
+
+class BrokerRestarts(ForwardTestCase):
+    OUTAGES = 20
+    WINDOW = 20
+
+    def test_broker_sigkilled_and_restarted_mid_stream_loses_nothing(self):
+        self.broker.start()
+        total = 12000
+        sub = self.subscriber(total, "--reconnect-ms", "20")
+        port = free_port()
+        # First retry 0.5-1 s after a loss: the subscriber is back first and sees everything.
+        gw = self.gateway("-c", self.config({
+            "uri": f'"tcp://127.0.0.1:{self.broker.port}"', "max_in_flight": self.WINDOW,
+            "backoff_min_ms": 1000, "backoff_max_ms": 2000}), "--tcp", f"127.0.0.1:{port}")
+        sims = [self.devsim(f"d{i}", "--connect", f"tcp:127.0.0.1:{port}", "--device",
+                            str(0x500 + i), "--count", str(total // 2), "--rate", "400",
+                            "--exit-when-acked", "--timeout-s", "120") for i in range(2)]
+        for outage in range(self.OUTAGES):
+            wait_for(lambda: gw.log().count("connected (MQTT") > outage, 30,
+                     f"the gateway to reconnect (outage {outage})")
+            time.sleep(0.3)  # publishing
+            self.broker.kill9()
+            time.sleep(0.1)
+            self.broker.start()
+        for sim in sims:
+            self.assertEqual(sim.wait(120), 0, self.explain(sim))
+        acked = {e for sim in sims for e in sim.acked()}
+        events, summary = self.assert_delivered(sub, acked, gw)
+        self.assertLessEqual(summary["duplicates"], self.OUTAGES * self.WINDOW,
+                             "duplicates are bounded by the window per outage")
+        lost = gw.log().count("connection lost")
+        self.assertGreaterEqual(lost, self.OUTAGES)
+        print(f"\nbroker SIGKILL x{self.OUTAGES}: {len(acked)} delivered, 0 lost, "
+              f"{summary['duplicates']} duplicates (bound {self.OUTAGES * self.WINDOW})")
+
+
+class Status(ForwardTestCase):
+    def test_birth_periodic_status_last_will_and_clean_stop(self):
+        self.broker.start()
+        port = free_port()
+        config = self.config({"uri": f'"tcp://127.0.0.1:{self.broker.port}"',
+                              "status_interval_s": 1, "keep_alive_s": 5})
+        gw = self.gateway("-c", config, "--tcp", f"127.0.0.1:{port}", "--gateway-id", "gw-s")
+        self.devices(port, 50, 1)
+        topic = "edge/gw-s/status"
+        wait_for(lambda: (retained(self.broker.port, topic) or {}).get("forwarded") == 50, 10,
+                 "a status with the forwarded count")
+        status = retained(self.broker.port, topic)
+        self.assertEqual(status["state"], "online")
+        for key in ("backlog", "in_flight", "forwarded", "dropped", "duplicates",
+                    "refused_frames", "devices", "gaps"):
+            self.assertIn(key, status)
+        self.assertEqual(status["devices"], 1)
+        self.assertEqual(status["backlog"], 0)
+        # Vanishing (kill -9): the broker publishes the retained last will.
+        gw.kill9()
+        wait_for(lambda: (retained(self.broker.port, topic) or {}).get("state") == "offline",
+                 10, "the last will")
+        gw.start()
+        wait_for(lambda: (retained(self.broker.port, topic) or {}).get("state") == "online",
+                 10, "the birth message after the restart")
+        # A clean stop says offline itself.
+        self.assertEqual(gw.stop(), 0)
+        self.assertEqual(retained(self.broker.port, topic)["state"], "offline")
+
+
+class Tls(ForwardTestCase):
+    def setUp(self):
+        super().setUp()
+        self.pki = Pki(self.workdir)
+        self.tls_port = free_port()
+        self.pw_port = free_port()
+        self.passwd = password_file(self.workdir, "gw", "right-password")
+        p = self.pki.path
+        self.broker = Mosquitto(
+            self.workdir, "tls",
+            f"listener {self.tls_port} 127.0.0.1\nallow_anonymous true\n"
+            f"cafile {p('ca.pem')}\ncertfile {p('server.pem')}\nkeyfile {p('server.key')}\n"
+            "require_certificate true\ntls_version tlsv1.2\n"
+            f"listener {self.pw_port} 127.0.0.1\nallow_anonymous false\n"
+            f"password_file {self.passwd}\n")
+        self.broker.start()
+
+    def tls_gateway(self, tls, **upstream):
+        port = free_port()
+        settings = {"uri": f'"ssl://127.0.0.1:{self.tls_port}"', **upstream, "tls": tls}
+        gw = self.gateway("-c", self.config(settings), "--tcp", f"127.0.0.1:{port}")
+        return gw, port
+
+    def test_client_certificate_auth_delivers(self):
+        sub = self.subscriber(200)
+        p = self.pki.path
+        gw, port = self.tls_gateway({"ca_file": f'"{p("ca.pem")}"',
+                                     "cert_file": f'"{p("client.pem")}"',
+                                     "key_file": f'"{p("client.key")}"'})
+        acked = self.devices(port, 100)
+        self.assert_delivered(sub, acked, gw)
+
+    def test_wrong_ca_is_refused_with_a_clear_error_and_nothing_is_lost(self):
+        p = self.pki.path
+        gw, port = self.tls_gateway({"ca_file": f'"{p("wrong_ca.pem")}"',
+                                     "cert_file": f'"{p("client.pem")}"',
+                                     "key_file": f'"{p("client.key")}"'})
+        self.devices(port, 50, 1)
+        wait_for(lambda: "certificate verify failed" in gw.log(), 10, "the TLS error")
+        self.assertIn("upstream.tls.ca_file", gw.log())
+        self.assertEqual(stats(gw.state_dir)["events"], 50, "kept for when TLS is fixed")
+
+    def test_missing_client_certificate_is_refused(self):
+        gw, port = self.tls_gateway({"ca_file": f'"{self.pki.path("ca.pem")}"'})
+        self.devices(port, 10, 1)
+        wait_for(lambda: "TLS: " in gw.log(), 10, "the TLS reason")
+        self.assertIn("certificate required", gw.log())
+        self.assertNotIn("connected (MQTT", gw.log())
+        self.assertEqual(stats(gw.state_dir)["events"], 10)
+
+    def test_wrong_password_is_refused_clearly_without_a_tight_loop(self):
+        port = free_port()
+        bad = secret(self.workdir, "bad.pw", "wrong-password")
+        gw = self.gateway("-c", self.config({
+            "uri": f'"tcp://127.0.0.1:{self.pw_port}"', "username": '"gw"',
+            "password_file": f'"{bad}"', "backoff_min_ms": 50, "backoff_max_ms": 20000}),
+            "--tcp", f"127.0.0.1:{port}")
+        self.devices(port, 10, 1)
+        wait_for(lambda: "refused the connection" in gw.log(), 10, "the refusal")
+        time.sleep(3)
+        log = gw.log()
+        self.assertIn("upstream.password_file", log)
+        self.assertNotIn("wrong-password", log, "secrets are never logged")
+        self.assertLessEqual(log.count("refused the connection"), 1)
+        self.assertLessEqual(self.broker.log().count(f"on port {self.pw_port}"), 2,
+                             f"reconnect loop against refused credentials:\n{log}")
+        self.assertEqual(stats(gw.state_dir)["events"], 10)
+
+    def test_right_password_delivers(self):
+        sub = self.subscriber(100)
+        port = free_port()
+        good = secret(self.workdir, "good.pw", "right-password")
+        gw = self.gateway("-c", self.config({
+            "uri": f'"tcp://127.0.0.1:{self.pw_port}"', "username": '"gw"',
+            "password_file": f'"{good}"'}), "--tcp", f"127.0.0.1:{port}")
+        acked = self.devices(port, 50)
+        self.assert_delivered(sub, acked, gw)
+
+    def test_world_readable_secrets_are_refused_at_start(self):
+        loose = secret(self.workdir, "loose.pw", "x")
+        os.chmod(loose, 0o644)
+        config = self.config({"uri": f'"tcp://127.0.0.1:{self.pw_port}"', "username": '"gw"',
+                              "password_file": f'"{loose}"'})
+        out = subprocess.run([binary("edge-gatewayd"), "-c", config, "--state-dir",
+                              os.path.join(self.workdir, "s"), "--tcp", f"127.0.0.1:{free_port()}"],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("upstream.password_file", out.stderr)
+        self.assertIn("0644", out.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

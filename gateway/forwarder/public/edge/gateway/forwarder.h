@@ -24,8 +24,12 @@
 //   authorized 0x87, banned 0x8A, client id not valid 0x85; v3.1.1 return codes 2, 4, 5): no
 //   retry can fix that until an operator does, so the next attempt waits backoff_max_ms at once
 //   (no tight reconnect loop) and the error is logged once per change, naming the config keys.
-// - TLS failures (wrong CA, expired or mismatched certificate) are logged with OpenSSL's reason
-//   and retried with the normal backoff.
+// - TLS failures (wrong CA, expired or mismatched certificate, missing client certificate) are
+//   retried with the normal backoff. Paho says only "TCP/TLS connect failure", so the first
+//   failure of a streak starts tls_probe() on a helper thread, which repeats the handshake with
+//   OpenSSL and the same files; its reason is logged. (Paho C++ 1.2's
+//   ssl_options::error_handler is not used: Paho keeps a pointer into a copy of the options
+//   that async_client::connect destroys, and calls it later - a use after free.)
 // - PUBACK with a v5 reason >= 0x80: codes that can never succeed for this message (not
 //   authorized 0x87, topic name invalid 0x90, packet too large 0x95, payload format invalid
 //   0x99) are counted as "rejected.<code>" (persisted, reported in the status message), logged,
@@ -45,6 +49,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -140,6 +145,7 @@ class Forwarder {
   TopicTemplate topic_;
   std::string status_topic_;
   bool v5_ = true;
+  bool tls_ = false;
   int wake_fd_ = -1;
   // Declared before the client: Paho may call them until the client is destroyed.
   std::unique_ptr<Callbacks> callbacks_;
@@ -159,6 +165,8 @@ class Forwarder {
   std::uint64_t linger_since_us_ = 0;  // a partial batch has waited since then (0: none)
   std::uint64_t status_due_us_ = 0;
   std::string last_connect_error_;
+  std::future<void> probe_;  // the TLS probe, while it runs
+  bool probed_ = false;      // since the last successful connect
   std::uint64_t next_key_ = 0;                        // publish from here
   std::vector<Slot> slots_;                           // one per possible in-flight message
   std::map<std::uint64_t, std::uint32_t> in_flight_;  // buffer key -> slot
