@@ -30,7 +30,7 @@ namespace {
 using namespace config_rules;
 using Keys = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 3> kRootKeys{"gateway", "buffer", "ingest"};
+constexpr std::array<std::string_view, 4> kRootKeys{"gateway", "buffer", "ingest", "upstream"};
 constexpr std::array<std::string_view, 3> kGatewayKeys{"id", "state_dir", "log_level"};
 constexpr std::array<std::string_view, 4> kBufferKeys{"max_bytes", "high_water_percent",
                                                       "full_policy", "busy_retry_ms"};
@@ -46,6 +46,26 @@ constexpr std::array<std::string_view, 9> kIngestKeys{"max_devices",
 constexpr std::array<std::string_view, 2> kSerialKeys{"path", "baud"};
 constexpr std::array<std::string_view, 1> kTcpKeys{"listen"};
 constexpr std::array<std::string_view, 1> kUnixKeys{"path"};
+constexpr std::array<std::string_view, 18> kUpstreamKeys{"uri",
+                                                         "client_id",
+                                                         "protocol",
+                                                         "topic_prefix",
+                                                         "topic",
+                                                         "payload",
+                                                         "max_in_flight",
+                                                         "keep_alive_s",
+                                                         "clean_start",
+                                                         "session_expiry_s",
+                                                         "backoff_min_ms",
+                                                         "backoff_max_ms",
+                                                         "batch_max_bytes",
+                                                         "batch_linger_ms",
+                                                         "status_interval_s",
+                                                         "username",
+                                                         "password_file",
+                                                         "tls"};
+constexpr std::array<std::string_view, 4> kUpstreamTlsKeys{"ca_file", "cert_file", "key_file",
+                                                           "verify"};
 
 // Thrown by the readers below on the first error; caught only by parse_config.
 struct Failure {
@@ -123,14 +143,21 @@ class Table {
     return out;
   }
 
-  std::optional<std::string> string(std::string_view name) const {
-    const toml::node* node = get(name, toml::node_type::string, "a string");
+  // `expected` names what is wanted in the wrong-type message.
+  std::optional<std::string> string(std::string_view name,
+                                    std::string_view expected = "a string") const {
+    const toml::node* node = get(name, toml::node_type::string, expected);
     return node == nullptr ? std::nullopt : std::optional(node->as_string()->get());
   }
 
   std::optional<std::int64_t> integer(std::string_view name) const {
     const toml::node* node = get(name, toml::node_type::integer, "an integer");
     return node == nullptr ? std::nullopt : std::optional(node->as_integer()->get());
+  }
+
+  std::optional<bool> boolean(std::string_view name) const {
+    const toml::node* node = get(name, toml::node_type::boolean, "a boolean");
+    return node == nullptr ? std::nullopt : std::optional(node->as_boolean()->get());
   }
 
   std::string required_string(std::string_view name) const {
@@ -158,6 +185,32 @@ class Table {
     }
   }
 
+  void read_bool(std::string_view name, bool& out) const {
+    if (const std::optional<bool> value = boolean(name)) {
+      out = *value;
+    }
+  }
+
+  // When `name` is present: fails unless it is one of the names in `values`, else stores the
+  // value of that name in `out` ("5" -> MqttProtocol::kV5).
+  template <typename Enum, std::size_t N>
+  void read_enum(std::string_view name,
+                 const std::array<std::pair<std::string_view, Enum>, N>& values, Enum& out) const {
+    std::string allowed;
+    for (std::size_t i = 0; i < N; ++i) {
+      allowed += (i == 0 ? "" : i + 1 == N ? " or " : ", ") + quote(values[i].first);
+    }
+    const std::optional<std::string> text = string(name, "a string (" + allowed + ")");
+    if (!text) {
+      return;
+    }
+    const auto* found = std::ranges::find(values, *text, &std::pair<std::string_view, Enum>::first);
+    if (found == values.end()) {
+      fail(*table_.get(name), name, "must be " + allowed + "; got " + quote(*text));
+    }
+    out = found->second;
+  }
+
   void fail_if(std::string_view name, std::optional<std::string> message) const {
     if (message) {
       fail(*table_.get(name), name, std::move(*message));
@@ -165,6 +218,9 @@ class Table {
   }
 
   const toml::node* node(std::string_view name) const { return table_.get(name); }
+
+  // The table itself, for an error about no one key of it.
+  const toml::node& self() const { return table_; }
 
  private:
   std::string key(std::string_view name) const {
@@ -265,6 +321,62 @@ void read_ingest(const Table& table, GatewayConfig& config) {
   }
 }
 
+std::optional<std::string> any_string(std::string_view /*text*/) {
+  return std::nullopt;
+}
+
+// The node of `key` ("backoff_min_ms", "tls.ca_file") under [upstream]; nullptr when absent.
+const toml::node* upstream_node(const Table& upstream, const std::optional<Table>& tls,
+                                std::string_view key) {
+  constexpr std::string_view kTls = "tls.";
+  if (key.starts_with(kTls)) {
+    return tls ? tls->node(key.substr(kTls.size())) : nullptr;
+  }
+  return key.empty() ? nullptr : upstream.node(key);
+}
+
+void read_upstream(const Table& table, UpstreamConfig& upstream) {
+  table.reject_unknown(kUpstreamKeys);
+  table.read_string("uri", upstream.uri, check_upstream_uri);
+  table.read_string("client_id", upstream.client_id, check_client_id);
+  table.read_enum("protocol", kMqttProtocols, upstream.protocol);
+  table.read_string("topic_prefix", upstream.topic_prefix, check_topic_prefix);
+  table.read_string("topic", upstream.topic, check_topic_template);
+  table.read_enum("payload", kPayloadModes, upstream.payload);
+  for (const UpstreamUint32Key& key : kUpstreamUint32Keys) {
+    table.read_uint32(key.name, key.range, upstream.*key.member);
+  }
+  table.read_bool("clean_start", upstream.clean_start);
+  table.read_string("username", upstream.username, any_string);
+  // The daemon checks the file's permissions when it starts; the parser only the path.
+  table.read_string("password_file", upstream.password_file, check_not_empty);
+
+  const std::optional<Table> tls = table.table("tls");
+  if (tls) {
+    tls->reject_unknown(kUpstreamTlsKeys);
+    tls->read_string("ca_file", upstream.tls_ca_file, check_not_empty);
+    tls->read_string("cert_file", upstream.tls_cert_file, check_not_empty);
+    tls->read_string("key_file", upstream.tls_key_file, check_not_empty);
+    tls->read_bool("verify", upstream.tls_verify);
+    // Any key written in [upstream.tls], even one equal to its default, needs a TLS uri.
+    if (!upstream.uri.empty() && !is_tls_uri(upstream.uri)) {
+      for (const std::string_view key : kUpstreamTlsKeys) {
+        if (const toml::node* node = tls->node(key)) {
+          tls->fail(*node, key, tls_needs_tls_uri(upstream.uri));
+        }
+      }
+    }
+  }
+
+  if (std::optional<UpstreamError> error = check_upstream_fields(upstream)) {
+    const toml::node* at = upstream_node(table, tls, error->key);
+    if (at == nullptr) {
+      at = upstream_node(table, tls, error->related);
+    }
+    table.fail(at == nullptr ? table.self() : *at, error->key, std::move(error->message));
+  }
+}
+
 }  // namespace
 
 std::variant<GatewayConfig, ConfigError> parse_config(const std::string& text,
@@ -282,6 +394,9 @@ std::variant<GatewayConfig, ConfigError> parse_config(const std::string& text,
     }
     if (const std::optional<Table> ingest = root.table("ingest")) {
       read_ingest(*ingest, config);
+    }
+    if (const std::optional<Table> upstream = root.table("upstream")) {
+      read_upstream(*upstream, config.upstream);
     }
   } catch (const toml::parse_error& error) {
     const toml::source_position begin = error.source().begin;

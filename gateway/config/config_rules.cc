@@ -52,12 +52,16 @@ std::string quote(std::string_view text) {
 }
 
 std::optional<std::string> check_range(std::int64_t value, const Range& range) {
-  if (value >= range.min && value <= range.max && value % range.multiple_of == 0) {
+  if ((value >= range.min && value <= range.max && value % range.multiple_of == 0) ||
+      (range.or_zero && value == 0)) {
     return std::nullopt;
   }
   std::string allowed = std::to_string(range.min) + ".." + std::to_string(range.max);
   if (range.multiple_of != 1) {
     allowed = "a multiple of " + std::to_string(range.multiple_of) + " in " + allowed;
+  }
+  if (range.or_zero) {
+    allowed = "0 or " + allowed;
   }
   return "must be " + allowed + ", got " + std::to_string(value);
 }
@@ -123,6 +127,141 @@ std::optional<std::string> check_tcp(const TcpSource& tcp) {
   return std::nullopt;
 }
 
+bool is_tls_uri(std::string_view uri) {
+  return std::ranges::any_of(kTlsSchemes, [uri](std::string_view s) { return uri.starts_with(s); });
+}
+
+std::optional<std::string> check_upstream_uri(std::string_view uri) {
+  if (uri.empty()) {
+    return std::nullopt;  // forwarding off
+  }
+  std::string_view address;
+  for (const auto& schemes : {kPlainSchemes, kTlsSchemes}) {
+    for (const std::string_view scheme : schemes) {
+      if (uri.starts_with(scheme)) {
+        address = uri.substr(scheme.size());
+      }
+    }
+  }
+  std::string why;
+  if (!address.empty() && parse_listen(address, &why)) {
+    return std::nullopt;
+  }
+  return "must be tcp://HOST:PORT, ssl://HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT "
+         "(PORT 1..65535, an IPv6 HOST in brackets), or empty for no forwarding; got " +
+         quote(uri);
+}
+
+std::optional<std::string> check_client_id(std::string_view id) {
+  if (id.size() <= kMaxClientIdChars && std::ranges::all_of(id, is_id_char)) {
+    return std::nullopt;
+  }
+  return "must be at most " + std::to_string(kMaxClientIdChars) +
+         " characters from [A-Za-z0-9._-] (empty: the gateway id), got " + quote(id);
+}
+
+std::optional<std::string> check_topic_prefix(std::string_view prefix) {
+  if (prefix.empty()) {
+    return "must not be empty";
+  }
+  if (prefix.find_first_of("+#") != std::string_view::npos) {
+    return "must not contain '+' or '#' (MQTT wildcards), got " + quote(prefix);
+  }
+  if (prefix.find('\0') != std::string_view::npos) {
+    return "must not contain a NUL byte, got " + quote(prefix);
+  }
+  if (prefix.starts_with('/') || prefix.ends_with('/')) {
+    return "must not start or end with '/', got " + quote(prefix);
+  }
+  return std::nullopt;
+}
+
+// The same rules as TopicTemplate::compile (gateway/forwarder), checked here first so that the
+// error names the key and the line.
+std::optional<std::string> check_topic_template(std::string_view topic) {
+  static constexpr std::array<std::string_view, 4> kPlaceholders{"prefix", "gateway", "device",
+                                                                 "sensor"};
+  bool device = false;
+  for (std::size_t open = topic.find('{'); open != std::string_view::npos;
+       open = topic.find('{', open + 1)) {
+    const std::size_t close = topic.find('}', open);
+    if (close == std::string_view::npos) {
+      return "unclosed '{' at offset " + std::to_string(open) + " in " + quote(topic);
+    }
+    const std::string_view name = topic.substr(open + 1, close - open - 1);
+    if (std::ranges::find(kPlaceholders, name) == kPlaceholders.end()) {
+      return "unknown placeholder " + quote("{" + std::string(name) + "}") +
+             " (expected {prefix}, {gateway}, {device} or {sensor}) in " + quote(topic);
+    }
+    device = device || name == "device";
+    open = close;
+  }
+  if (topic.find_first_of("+#") != std::string_view::npos) {
+    return "must not contain '+' or '#' (MQTT wildcards are invalid in publish topics), got " +
+           quote(topic);
+  }
+  if (topic.find('\0') != std::string_view::npos) {
+    return "must not contain a NUL byte, got " + quote(topic);
+  }
+  if (topic.starts_with('$')) {
+    return "must not start with '$' (reserved for broker topics such as $SYS), got " + quote(topic);
+  }
+  if (!device) {
+    return "must contain {device} (events of different devices must not share a topic), got " +
+           quote(topic);
+  }
+  return std::nullopt;
+}
+
+std::string tls_needs_tls_uri(std::string_view uri) {
+  return "TLS settings need an ssl:// or mqtts:// uri; upstream.uri is " + quote(uri);
+}
+
+std::optional<UpstreamError> check_upstream_fields(const UpstreamConfig& upstream) {
+  if (upstream.backoff_min_ms > upstream.backoff_max_ms) {
+    return UpstreamError{"backoff_min_ms",
+                         "must not exceed upstream.backoff_max_ms (" +
+                             std::to_string(upstream.backoff_max_ms) + "), got " +
+                             std::to_string(upstream.backoff_min_ms),
+                         "backoff_max_ms"};
+  }
+  if (!upstream.uri.empty() && !is_tls_uri(upstream.uri)) {
+    const std::string message = tls_needs_tls_uri(upstream.uri);
+    const std::array<std::pair<std::string_view, bool>, 4> tls{{
+        {"tls.ca_file", !upstream.tls_ca_file.empty()},
+        {"tls.cert_file", !upstream.tls_cert_file.empty()},
+        {"tls.key_file", !upstream.tls_key_file.empty()},
+        {"tls.verify", !upstream.tls_verify},
+    }};
+    for (const auto& [key, set] : tls) {
+      if (set) {
+        return UpstreamError{std::string(key), message, "uri"};
+      }
+    }
+  }
+  if (upstream.tls_cert_file.empty() != upstream.tls_key_file.empty()) {
+    const bool cert = !upstream.tls_cert_file.empty();
+    return UpstreamError{
+        cert ? "tls.cert_file" : "tls.key_file",
+        std::string(cert ? "needs upstream.tls.key_file" : "needs upstream.tls.cert_file") +
+            " too (client-certificate authentication uses both)",
+        ""};
+  }
+  if (!upstream.password_file.empty() && upstream.username.empty()) {
+    return UpstreamError{"password_file",
+                         "needs upstream.username (the password is sent with a user name)",
+                         "username"};
+  }
+  if (upstream.protocol == MqttProtocol::kV311 && upstream.session_expiry_s != 0) {
+    return UpstreamError{"session_expiry_s",
+                         "must be 0 with protocol \"3.1.1\" (session expiry is MQTT 5 only), "
+                         "got " +
+                             std::to_string(upstream.session_expiry_s),
+                         "protocol"};
+  }
+  return std::nullopt;
+}
+
 std::optional<FullPolicy> parse_full_policy(std::string_view text) {
   for (const FullPolicy policy : {FullPolicy::kDropOldest, FullPolicy::kRefuseNew}) {
     if (text == to_string(policy)) {
@@ -130,6 +269,18 @@ std::optional<FullPolicy> parse_full_policy(std::string_view text) {
     }
   }
   return std::nullopt;
+}
+
+std::optional<MqttProtocol> parse_protocol(std::string_view text) {
+  const auto* found =
+      std::ranges::find(kMqttProtocols, text, &std::pair<std::string_view, MqttProtocol>::first);
+  return found == kMqttProtocols.end() ? std::nullopt : std::optional(found->second);
+}
+
+std::optional<PayloadMode> parse_payload_mode(std::string_view text) {
+  const auto* found =
+      std::ranges::find(kPayloadModes, text, &std::pair<std::string_view, PayloadMode>::first);
+  return found == kPayloadModes.end() ? std::nullopt : std::optional(found->second);
 }
 
 std::optional<TcpSource> parse_listen(std::string_view text, std::string* why) {
@@ -297,6 +448,18 @@ std::optional<ConfigError> validate_config(const GatewayConfig& config, const st
   first.check_unique(config.tcp, "ingest.tcp", "listen", listen_string);
   first.check_unique(config.unix_sockets, "ingest.unix", "path",
                      [](const UnixSource& s) { return s.path; });
+
+  const UpstreamConfig& upstream = config.upstream;
+  first.check("upstream.uri", check_upstream_uri(upstream.uri));
+  first.check("upstream.client_id", check_client_id(upstream.client_id));
+  first.check("upstream.topic_prefix", check_topic_prefix(upstream.topic_prefix));
+  first.check("upstream.topic", check_topic_template(upstream.topic));
+  for (const UpstreamUint32Key& key : kUpstreamUint32Keys) {
+    first.check("upstream." + std::string(key.name), check_range(upstream.*key.member, key.range));
+  }
+  if (std::optional<UpstreamError> error = check_upstream_fields(upstream)) {
+    first.check("upstream." + error->key, std::move(error->message));
+  }
   return std::move(first).error();
 }
 

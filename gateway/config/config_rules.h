@@ -8,16 +8,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "edge/gateway/config.h"
 
 namespace edge::gateway::config_rules {
 
 // An inclusive range of an integer key, and the step its value must be a multiple of.
+// `or_zero`: 0 is allowed too, below `min` ("0 (off) or 5..65535").
 struct Range {
   std::int64_t min;
   std::int64_t max;
   std::int64_t multiple_of = 1;
+  bool or_zero = false;
 };
 
 // A key held as a std::uint32_t in GatewayConfig, and its bounds.
@@ -40,6 +43,43 @@ inline constexpr std::array<Uint32Key, 8> kUint32Keys{{
     {"ingest", "max_connections", {1, 65'536}, &GatewayConfig::ingest_max_connections},
 }};
 
+// A key of [upstream] held as a std::uint32_t in UpstreamConfig, and its bounds.
+struct UpstreamUint32Key {
+  std::string_view name;
+  Range range;
+  std::uint32_t UpstreamConfig::*member;
+};
+
+inline constexpr std::array<UpstreamUint32Key, 8> kUpstreamUint32Keys{{
+    {"max_in_flight", {1, 65'535}, &UpstreamConfig::max_in_flight},
+    {"keep_alive_s", {.min = 5, .max = 65'535, .or_zero = true}, &UpstreamConfig::keep_alive_s},
+    {"session_expiry_s", {0, 4'294'967'295}, &UpstreamConfig::session_expiry_s},
+    {"backoff_min_ms", {1, 600'000}, &UpstreamConfig::backoff_min_ms},
+    {"backoff_max_ms", {1, 3'600'000}, &UpstreamConfig::backoff_max_ms},
+    // Sized by default under the 5 KB billing unit of brokers such as AWS IoT Core; always
+    // under 128 KiB.
+    {"batch_max_bytes", {512, 131'072}, &UpstreamConfig::batch_max_bytes},
+    {"batch_linger_ms", {0, 60'000}, &UpstreamConfig::batch_linger_ms},
+    {"status_interval_s", {0, 86'400}, &UpstreamConfig::status_interval_s},
+}};
+
+// upstream.protocol and upstream.payload: the names in the config file.
+inline constexpr std::array<std::pair<std::string_view, MqttProtocol>, 2> kMqttProtocols{{
+    {"5", MqttProtocol::kV5},
+    {"3.1.1", MqttProtocol::kV311},
+}};
+inline constexpr std::array<std::pair<std::string_view, PayloadMode>, 3> kPayloadModes{{
+    {"flatbuffer", PayloadMode::kFlatbuffer},
+    {"json", PayloadMode::kJson},
+    {"batch", PayloadMode::kBatch},
+}};
+
+// The URI schemes of upstream.uri, plain and TLS (Paho's names and their mqtt aliases).
+inline constexpr std::array<std::string_view, 2> kPlainSchemes{"tcp://", "mqtt://"};
+inline constexpr std::array<std::string_view, 2> kTlsSchemes{"ssl://", "mqtts://"};
+
+inline constexpr std::size_t kMaxClientIdChars = 64;
+
 // buffer.max_bytes: the LMDB map size.
 inline constexpr std::uint64_t kMinBufferBytes = 1ULL << 20U;  // 1 MiB
 inline constexpr std::uint64_t kMaxBufferBytes = 1ULL << 40U;  // 1 TiB
@@ -60,8 +100,34 @@ std::optional<std::string> check_log_level(std::string_view level);
 std::optional<std::string> check_baud(std::int64_t baud);
 std::optional<std::string> check_unix_path(std::string_view path);
 std::optional<std::string> check_tcp(const TcpSource& tcp);
+std::optional<std::string> check_upstream_uri(std::string_view uri);
+std::optional<std::string> check_client_id(std::string_view id);
+std::optional<std::string> check_topic_prefix(std::string_view prefix);
+std::optional<std::string> check_topic_template(std::string_view topic);
+
+// An error about one key of [upstream]: `key` is relative to "upstream" ("tls.ca_file").
+// `related` is the other key of the rule: parse_config reports its line when `key` is not in
+// the file (backoff_max_ms = 50 under the default backoff_min_ms = 100).
+struct UpstreamError {
+  std::string key;
+  std::string message;
+  std::string related;
+};
+
+// The message for an [upstream.tls] key while upstream.uri is plain (tcp:// or mqtt://).
+std::string tls_needs_tls_uri(std::string_view uri);
+
+// The rules between keys of [upstream] and [upstream.tls] (backoff order, TLS settings need a
+// TLS uri, cert and key together, password needs a user name, session expiry needs v5).
+// "Set" means different from the default: TLS keys that keep their defaults are ignored.
+std::optional<UpstreamError> check_upstream_fields(const UpstreamConfig& upstream);
+
+// True when `uri` starts with ssl:// or mqtts://.
+bool is_tls_uri(std::string_view uri);
 
 std::optional<FullPolicy> parse_full_policy(std::string_view text);
+std::optional<MqttProtocol> parse_protocol(std::string_view text);
+std::optional<PayloadMode> parse_payload_mode(std::string_view text);
 
 // Parses "host:port" or "[v6-host]:port"; on failure returns nullopt and sets *why.
 std::optional<TcpSource> parse_listen(std::string_view text, std::string* why);

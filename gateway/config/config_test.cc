@@ -10,6 +10,9 @@
 #include <ostream>
 #include <string>
 #include <variant>
+#include <vector>
+
+#include "config_rules.h"
 
 namespace edge::gateway {
 namespace {
@@ -208,10 +211,10 @@ TEST(ConfigParse, UnknownKeyIsAnErrorNotADefault) {
 TEST(ConfigParse, UnknownTableIsAnError) {
   const ConfigError error = parse_error("[buffers]\nmax_bytes = 5\n");
   EXPECT_EQ(error.key, "buffers");
-  EXPECT_EQ(error.message, "unknown table (expected one of: gateway, buffer, ingest)");
+  EXPECT_EQ(error.message, "unknown table (expected one of: gateway, buffer, ingest, upstream)");
   EXPECT_EQ(parse_error("[ingest.udp]\n").key, "ingest.udp");
   EXPECT_EQ(parse_error("[[buffers]]\n").message,
-            "unknown table (expected one of: gateway, buffer, ingest)");
+            "unknown table (expected one of: gateway, buffer, ingest, upstream)");
 }
 
 TEST(ConfigParse, UnknownKeyInSecondSourceNamesItsIndex) {
@@ -228,11 +231,15 @@ TEST(ConfigParse, HighWaterPercentAbove99IsRefused) {
             "config error: gw.toml:2:22: key 'buffer.high_water_percent': must be 1..99, got 100");
 }
 
-// Every integer key: both bounds accepted, one past each refused with the range in the message.
+// Every integer key: both bounds accepted, one past each refused with the range in the message
+// and the key's line and column. `extra` is written after the key in the same table (another
+// key a bound needs to pass the cross-field rules); `or_zero`: 0 is allowed below `min`.
 struct Bound {
   const char* key;
   std::int64_t min;
   std::int64_t max;
+  const char* extra = "";
+  bool or_zero = false;
 };
 
 void PrintTo(const Bound& bound, std::ostream* out) {
@@ -244,33 +251,58 @@ class IntegerBounds : public ::testing::TestWithParam<Bound> {};
 TEST_P(IntegerBounds, AcceptsBoundsAndRefusesOnePast) {
   const Bound bound = GetParam();
   const std::string key = bound.key;
-  const std::string range = std::to_string(bound.min) + ".." + std::to_string(bound.max);
+  const std::size_t dot = key.rfind('.');
+  const std::string name = key.substr(dot + 1);
+  const auto text = [&](std::int64_t value) {
+    return "[" + key.substr(0, dot) + "]\n" + name + " = " + std::to_string(value) + "\n" +
+           bound.extra;
+  };
+  std::string range = std::to_string(bound.min) + ".." + std::to_string(bound.max);
   const bool step = key == "ingest.dedupe_window";
+  if (step) {
+    range = "a multiple of 64 in " + range;
+  }
+  if (bound.or_zero) {
+    range = "0 or " + range;
+  }
   const std::int64_t past = step ? 64 : 1;
-  parse_ok(key + " = " + std::to_string(bound.min));
-  parse_ok(key + " = " + std::to_string(bound.max));
-  for (const std::int64_t value : {bound.min - past, bound.max + past}) {
-    const ConfigError error = parse_error(key + " = " + std::to_string(value));
+  std::vector<std::int64_t> accepted{bound.min, bound.max};
+  std::vector<std::int64_t> refused{bound.min - past, bound.max + past};
+  if (bound.or_zero) {
+    accepted.push_back(0);
+    refused.push_back(-1);
+  }
+  for (const std::int64_t value : accepted) {
+    parse_ok(text(value));
+  }
+  for (const std::int64_t value : refused) {
+    const ConfigError error = parse_error(text(value));
     EXPECT_EQ(error.key, key);
-    EXPECT_EQ(error.message, "must be " + std::string(step ? "a multiple of 64 in " : "") + range +
-                                 ", got " + std::to_string(value));
+    EXPECT_EQ(error.line, 2U);
+    EXPECT_EQ(error.column, name.size() + 4U);
+    EXPECT_EQ(error.message, "must be " + range + ", got " + std::to_string(value));
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllKeys, IntegerBounds,
-                         ::testing::Values(Bound{"buffer.high_water_percent", 1, 99},
-                                           Bound{"buffer.busy_retry_ms", 1, 600000},
-                                           Bound{"ingest.max_devices", 1, 1000000},
-                                           Bound{"ingest.dedupe_window", 64, 1048576},
-                                           Bound{"ingest.max_batch_events", 1, 1000000},
-                                           Bound{"ingest.commit_linger_us", 0, 1000000},
-                                           Bound{"ingest.max_read_bytes", 256, 16777216},
-                                           Bound{"ingest.max_connections", 1, 65536}),
-                         [](const ::testing::TestParamInfo<Bound>& param_info) {
-                           std::string name = param_info.param.key;
-                           std::ranges::replace(name, '.', '_');
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    AllKeys, IntegerBounds,
+    ::testing::Values(
+        Bound{"buffer.high_water_percent", 1, 99}, Bound{"buffer.busy_retry_ms", 1, 600000},
+        Bound{"ingest.max_devices", 1, 1000000}, Bound{"ingest.dedupe_window", 64, 1048576},
+        Bound{"ingest.max_batch_events", 1, 1000000}, Bound{"ingest.commit_linger_us", 0, 1000000},
+        Bound{"ingest.max_read_bytes", 256, 16777216}, Bound{"ingest.max_connections", 1, 65536},
+        Bound{"upstream.max_in_flight", 1, 65535},
+        Bound{"upstream.keep_alive_s", 5, 65535, "", true},
+        Bound{"upstream.session_expiry_s", 0, 4294967295},
+        Bound{"upstream.backoff_min_ms", 1, 600000, "backoff_max_ms = 600000\n"},
+        Bound{"upstream.backoff_max_ms", 1, 3600000, "backoff_min_ms = 1\n"},
+        Bound{"upstream.batch_max_bytes", 512, 131072}, Bound{"upstream.batch_linger_ms", 0, 60000},
+        Bound{"upstream.status_interval_s", 0, 86400}),
+    [](const ::testing::TestParamInfo<Bound>& param_info) {
+      std::string name = param_info.param.key;
+      std::ranges::replace(name, '.', '_');
+      return name;
+    });
 
 TEST(ConfigParse, DedupeWindowMustBeAMultipleOf64) {
   EXPECT_EQ(parse_error("ingest.dedupe_window = 100").message,
@@ -402,6 +434,407 @@ TEST(ConfigValidate, DuplicateSourcesAreRefused) {
   GatewayConfig unix_sockets;
   unix_sockets.unix_sockets = {{"/run/a.sock"}, {"/run/a.sock"}};
   EXPECT_EQ(validate_config(unix_sockets, kFile)->key, "ingest.unix[1].path");
+}
+
+// ---- [upstream] and [upstream.tls] ----
+
+// A config with one source whose [upstream] table is `upstream_lines`.
+std::string with_upstream(const std::string& upstream_lines) {
+  return "[upstream]\n" + upstream_lines;
+}
+
+ConfigError upstream_error(const std::string& upstream_lines) {
+  return parse_error(with_upstream(upstream_lines));
+}
+
+TEST(ConfigUpstream, DefaultsWhenTheTableIsAbsent) {
+  const UpstreamConfig upstream = parse_ok("[gateway]\nid = \"gw\"\n").upstream;
+  EXPECT_EQ(upstream.uri, "");
+  EXPECT_EQ(upstream.client_id, "");
+  EXPECT_EQ(upstream.protocol, MqttProtocol::kV5);
+  EXPECT_EQ(upstream.topic_prefix, "edge");
+  EXPECT_EQ(upstream.topic, "{prefix}/{gateway}/{device}/{sensor}");
+  EXPECT_EQ(upstream.payload, PayloadMode::kFlatbuffer);
+  EXPECT_EQ(upstream.max_in_flight, 20U);
+  EXPECT_EQ(upstream.keep_alive_s, 30U);
+  EXPECT_TRUE(upstream.clean_start);
+  EXPECT_EQ(upstream.session_expiry_s, 0U);
+  EXPECT_EQ(upstream.backoff_min_ms, 100U);
+  EXPECT_EQ(upstream.backoff_max_ms, 30000U);
+  EXPECT_EQ(upstream.batch_max_bytes, 5000U);
+  EXPECT_EQ(upstream.batch_linger_ms, 50U);
+  EXPECT_EQ(upstream.status_interval_s, 60U);
+  EXPECT_EQ(upstream.username, "");
+  EXPECT_EQ(upstream.password_file, "");
+  EXPECT_EQ(upstream.tls_ca_file, "");
+  EXPECT_EQ(upstream.tls_cert_file, "");
+  EXPECT_EQ(upstream.tls_key_file, "");
+  EXPECT_TRUE(upstream.tls_verify);
+  GatewayConfig config = one_source();
+  config.upstream = upstream;
+  EXPECT_EQ(validate_config(config, kFile), std::nullopt);
+  // An empty table is the same as none.
+  EXPECT_EQ(parse_ok("[upstream]\n").upstream.topic, upstream.topic);
+}
+
+TEST(ConfigUpstream, FullExampleSetsEveryKey) {
+  GatewayConfig config = parse_ok(R"(
+[[ingest.tcp]]
+listen = "127.0.0.1:7700"
+
+[upstream]
+uri = "mqtts://broker.example.com:8883"
+client_id = "site-7.gw_2"
+protocol = "3.1.1"
+topic_prefix = "plant/line-1"
+topic = "{prefix}/gw/{gateway}/dev/{device}/{sensor}"
+payload = "batch"
+max_in_flight = 100
+keep_alive_s = 0
+clean_start = false
+session_expiry_s = 0
+backoff_min_ms = 250
+backoff_max_ms = 60000
+batch_max_bytes = 4096
+batch_linger_ms = 200
+status_interval_s = 0
+username = "gw-7"
+password_file = "/etc/edge-gateway/mqtt.password"
+
+[upstream.tls]
+ca_file = "/etc/edge-gateway/ca.pem"
+cert_file = "/etc/edge-gateway/client.pem"
+key_file = "/etc/edge-gateway/client.key"
+verify = false
+)");
+  const UpstreamConfig& upstream = config.upstream;
+  EXPECT_EQ(upstream.uri, "mqtts://broker.example.com:8883");
+  EXPECT_EQ(upstream.client_id, "site-7.gw_2");
+  EXPECT_EQ(upstream.protocol, MqttProtocol::kV311);
+  EXPECT_EQ(upstream.topic_prefix, "plant/line-1");
+  EXPECT_EQ(upstream.topic, "{prefix}/gw/{gateway}/dev/{device}/{sensor}");
+  EXPECT_EQ(upstream.payload, PayloadMode::kBatch);
+  EXPECT_EQ(upstream.max_in_flight, 100U);
+  EXPECT_EQ(upstream.keep_alive_s, 0U);
+  EXPECT_FALSE(upstream.clean_start);
+  EXPECT_EQ(upstream.session_expiry_s, 0U);
+  EXPECT_EQ(upstream.backoff_min_ms, 250U);
+  EXPECT_EQ(upstream.backoff_max_ms, 60000U);
+  EXPECT_EQ(upstream.batch_max_bytes, 4096U);
+  EXPECT_EQ(upstream.batch_linger_ms, 200U);
+  EXPECT_EQ(upstream.status_interval_s, 0U);
+  EXPECT_EQ(upstream.username, "gw-7");
+  EXPECT_EQ(upstream.password_file, "/etc/edge-gateway/mqtt.password");
+  EXPECT_EQ(upstream.tls_ca_file, "/etc/edge-gateway/ca.pem");
+  EXPECT_EQ(upstream.tls_cert_file, "/etc/edge-gateway/client.pem");
+  EXPECT_EQ(upstream.tls_key_file, "/etc/edge-gateway/client.key");
+  EXPECT_FALSE(upstream.tls_verify);
+  EXPECT_EQ(validate_config(config, kFile), std::nullopt);
+}
+
+TEST(ConfigUpstream, ProtocolAndPayloadNames) {
+  EXPECT_EQ(parse_ok(with_upstream("protocol = \"5\"\n")).upstream.protocol, MqttProtocol::kV5);
+  EXPECT_EQ(parse_ok(with_upstream("protocol = \"3.1.1\"\n")).upstream.protocol,
+            MqttProtocol::kV311);
+  EXPECT_EQ(parse_ok(with_upstream("payload = \"flatbuffer\"\n")).upstream.payload,
+            PayloadMode::kFlatbuffer);
+  EXPECT_EQ(parse_ok(with_upstream("payload = \"json\"\n")).upstream.payload, PayloadMode::kJson);
+  EXPECT_EQ(parse_ok(with_upstream("payload = \"batch\"\n")).upstream.payload, PayloadMode::kBatch);
+
+  const ConfigError protocol = upstream_error("protocol = \"4\"\n");
+  EXPECT_EQ(protocol.to_string(),
+            "config error: gw.toml:2:12: key 'upstream.protocol': must be \"5\" or \"3.1.1\"; "
+            "got \"4\"");
+  const ConfigError number = upstream_error("protocol = 5\n");
+  EXPECT_EQ(number.key, "upstream.protocol");
+  EXPECT_EQ(number.message, "expected a string (\"5\" or \"3.1.1\"), found an integer");
+  const ConfigError payload = upstream_error("payload = \"protobuf\"\n");
+  EXPECT_EQ(payload.key, "upstream.payload");
+  EXPECT_EQ(payload.line, 2U);
+  EXPECT_EQ(payload.message, "must be \"flatbuffer\", \"json\" or \"batch\"; got \"protobuf\"");
+}
+
+TEST(ConfigRules, ParseProtocolAndPayloadMode) {
+  using config_rules::parse_payload_mode;
+  using config_rules::parse_protocol;
+  EXPECT_EQ(parse_protocol("5"), MqttProtocol::kV5);
+  EXPECT_EQ(parse_protocol("3.1.1"), MqttProtocol::kV311);
+  EXPECT_EQ(parse_protocol("5.0"), std::nullopt);
+  EXPECT_EQ(parse_protocol(""), std::nullopt);
+  EXPECT_EQ(parse_payload_mode("flatbuffer"), PayloadMode::kFlatbuffer);
+  EXPECT_EQ(parse_payload_mode("json"), PayloadMode::kJson);
+  EXPECT_EQ(parse_payload_mode("batch"), PayloadMode::kBatch);
+  EXPECT_EQ(parse_payload_mode("JSON"), std::nullopt);
+}
+
+TEST(ConfigUpstream, BooleansNeedABoolean) {
+  EXPECT_FALSE(parse_ok(with_upstream("clean_start = false\n")).upstream.clean_start);
+  EXPECT_TRUE(parse_ok(with_upstream("clean_start = true\n")).upstream.clean_start);
+  const ConfigError clean = upstream_error("clean_start = \"yes\"\n");
+  EXPECT_EQ(clean.to_string(),
+            "config error: gw.toml:2:15: key 'upstream.clean_start': expected a boolean, found a "
+            "string");
+  const ConfigError verify =
+      parse_error("[upstream]\nuri = \"ssl://b:8883\"\n[upstream.tls]\nverify = 1\n");
+  EXPECT_EQ(verify.key, "upstream.tls.verify");
+  EXPECT_EQ(verify.line, 4U);
+  EXPECT_EQ(verify.message, "expected a boolean, found an integer");
+  EXPECT_EQ(upstream_error("tls = 1\n").message, "expected a table, found an integer");
+}
+
+TEST(ConfigUpstream, UnknownKeysAreRefused) {
+  const ConfigError error = upstream_error("uri = \"\"\nkeepalive_s = 5\n");
+  EXPECT_EQ(error.key, "upstream.keepalive_s");
+  EXPECT_EQ(error.line, 3U);
+  EXPECT_EQ(error.message,
+            "unknown key (expected one of: uri, client_id, protocol, topic_prefix, topic, "
+            "payload, max_in_flight, keep_alive_s, clean_start, session_expiry_s, "
+            "backoff_min_ms, backoff_max_ms, batch_max_bytes, batch_linger_ms, "
+            "status_interval_s, username, password_file, tls)");
+  const ConfigError tls = parse_error("[upstream.tls]\nca = \"/etc/ca.pem\"\n");
+  EXPECT_EQ(tls.to_string(),
+            "config error: gw.toml:2:6: key 'upstream.tls.ca': unknown key (expected one of: "
+            "ca_file, cert_file, key_file, verify)");
+  EXPECT_EQ(parse_error("[upstream.ssl]\n").message.rfind("unknown table (", 0), 0U);
+}
+
+TEST(ConfigUpstream, UriSchemesAndAddresses) {
+  for (const char* uri : {"", "tcp://127.0.0.1:1883", "mqtt://broker:1883", "ssl://b.example:8883",
+                          "mqtts://b:1", "tcp://[::1]:65535", "ssl://[fe80::1]:8883"}) {
+    EXPECT_EQ(parse_ok(with_upstream("uri = \"" + std::string(uri) + "\"\n")).upstream.uri, uri);
+  }
+  const std::string rule =
+      "must be tcp://HOST:PORT, ssl://HOST:PORT, mqtt://HOST:PORT or mqtts://HOST:PORT (PORT "
+      "1..65535, an IPv6 HOST in brackets), or empty for no forwarding; got ";
+  const ConfigError error = upstream_error("uri = \"http://b:80\"\n");
+  EXPECT_EQ(error.to_string(),
+            "config error: gw.toml:2:7: key 'upstream.uri': " + rule + "\"http://b:80\"");
+  for (const char* uri : {"broker:1883", "tcp://", "tcp://broker", "tcp://broker:0",
+                          "tcp://broker:65536", "tcp://:1883", "tcp://::1:1883", "ws://b:80",
+                          "TCP://b:1883", "tcp://b:1883/path", "ssl//b:8883"}) {
+    const ConfigError bad = upstream_error("uri = \"" + std::string(uri) + "\"\n");
+    EXPECT_EQ(bad.key, "upstream.uri") << uri;
+    EXPECT_EQ(bad.message, rule + "\"" + uri + "\"");
+  }
+}
+
+TEST(ConfigUpstream, ClientId) {
+  const std::string longest(64, 'c');
+  EXPECT_EQ(parse_ok(with_upstream("client_id = \"" + longest + "\"\n")).upstream.client_id,
+            longest);
+  EXPECT_EQ(parse_ok(with_upstream("client_id = \"\"\n")).upstream.client_id, "");
+  const std::string rule =
+      "must be at most 64 characters from [A-Za-z0-9._-] (empty: the gateway id), got ";
+  const ConfigError error = upstream_error("client_id = \"" + longest + "c\"\n");
+  EXPECT_EQ(error.key, "upstream.client_id");
+  EXPECT_EQ(error.line, 2U);
+  EXPECT_EQ(error.message, rule + "\"" + longest + "c\"");
+  EXPECT_EQ(upstream_error("client_id = \"gw 7\"\n").message, rule + "\"gw 7\"");
+  EXPECT_EQ(upstream_error("client_id = \"gw/7\"\n").message, rule + "\"gw/7\"");
+}
+
+TEST(ConfigUpstream, TopicPrefix) {
+  EXPECT_EQ(parse_ok(with_upstream("topic_prefix = \"a/b-c\"\n")).upstream.topic_prefix, "a/b-c");
+  const ConfigError empty = upstream_error("topic_prefix = \"\"\n");
+  EXPECT_EQ(empty.to_string(),
+            "config error: gw.toml:2:16: key 'upstream.topic_prefix': must not be empty");
+  const auto message = [](const std::string& prefix) {
+    const ConfigError error = upstream_error("topic_prefix = \"" + prefix + "\"\n");
+    EXPECT_EQ(error.key, "upstream.topic_prefix") << prefix;
+    return error.message;
+  };
+  EXPECT_EQ(message("a/+"), "must not contain '+' or '#' (MQTT wildcards), got \"a/+\"");
+  EXPECT_EQ(message("a/#"), "must not contain '+' or '#' (MQTT wildcards), got \"a/#\"");
+  EXPECT_EQ(message("a\\u0000b"), "must not contain a NUL byte, got \"a\\x00b\"");
+  EXPECT_EQ(message("/edge"), "must not start or end with '/', got \"/edge\"");
+  EXPECT_EQ(message("edge/"), "must not start or end with '/', got \"edge/\"");
+}
+
+TEST(ConfigUpstream, TopicTemplate) {
+  for (const char* topic : {"{prefix}/{gateway}/{device}/{sensor}", "{device}",
+                            "a/{device}/{sensor}/{sensor}", "x}/{device}"}) {
+    EXPECT_EQ(parse_ok(with_upstream("topic = \"" + std::string(topic) + "\"\n")).upstream.topic,
+              topic);
+  }
+  const ConfigError unknown = upstream_error("topic = \"{prefix}/{devce}\"\n");
+  EXPECT_EQ(unknown.to_string(),
+            "config error: gw.toml:2:9: key 'upstream.topic': unknown placeholder \"{devce}\" "
+            "(expected {prefix}, {gateway}, {device} or {sensor}) in \"{prefix}/{devce}\"");
+  const auto message = [](const std::string& topic) {
+    const ConfigError error = upstream_error("topic = \"" + topic + "\"\n");
+    EXPECT_EQ(error.key, "upstream.topic") << topic;
+    EXPECT_EQ(error.line, 2U) << topic;
+    return error.message;
+  };
+  EXPECT_EQ(message("{prefix}/{device"), "unclosed '{' at offset 9 in \"{prefix}/{device\"");
+  EXPECT_EQ(message("{device}/{"), "unclosed '{' at offset 9 in \"{device}/{\"");
+  EXPECT_EQ(message("{device}/{}"),
+            "unknown placeholder \"{}\" (expected {prefix}, {gateway}, {device} or {sensor}) in "
+            "\"{device}/{}\"");
+  EXPECT_EQ(message("{prefix}/{gateway}/{sensor}"),
+            "must contain {device} (events of different devices must not share a topic), got "
+            "\"{prefix}/{gateway}/{sensor}\"");
+  EXPECT_EQ(message(""),
+            "must contain {device} (events of different devices must not share a topic), got "
+            "\"\"");
+  EXPECT_EQ(message("{prefix}/+/{device}"),
+            "must not contain '+' or '#' (MQTT wildcards are invalid in publish topics), got "
+            "\"{prefix}/+/{device}\"");
+  EXPECT_EQ(message("{device}/#"),
+            "must not contain '+' or '#' (MQTT wildcards are invalid in publish topics), got "
+            "\"{device}/#\"");
+  EXPECT_EQ(message("$SYS/{device}"),
+            "must not start with '$' (reserved for broker topics such as $SYS), got "
+            "\"$SYS/{device}\"");
+  EXPECT_EQ(message("{device}\\u0000"), "must not contain a NUL byte, got \"{device}\\x00\"");
+}
+
+TEST(ConfigUpstream, BackoffMinMustNotExceedMax) {
+  const UpstreamConfig equal =
+      parse_ok(with_upstream("backoff_min_ms = 500\nbackoff_max_ms = 500\n")).upstream;
+  EXPECT_EQ(equal.backoff_min_ms, 500U);
+  EXPECT_EQ(equal.backoff_max_ms, 500U);
+  const ConfigError error = upstream_error("backoff_max_ms = 400\nbackoff_min_ms = 500\n");
+  EXPECT_EQ(error.to_string(),
+            "config error: gw.toml:3:18: key 'upstream.backoff_min_ms': must not exceed "
+            "upstream.backoff_max_ms (400), got 500");
+  // backoff_min_ms keeps its default (100): the line of backoff_max_ms is reported.
+  const ConfigError defaulted = upstream_error("uri = \"\"\nbackoff_max_ms = 50\n");
+  EXPECT_EQ(defaulted.key, "upstream.backoff_min_ms");
+  EXPECT_EQ(defaulted.line, 3U);
+  EXPECT_EQ(defaulted.message, "must not exceed upstream.backoff_max_ms (50), got 100");
+}
+
+TEST(ConfigUpstream, TlsSettingsNeedATlsUri) {
+  for (const char* key : {"ca_file = \"/ca.pem\"", "verify = false", "verify = true",
+                          "cert_file = \"/c.pem\"\nkey_file = \"/k.pem\""}) {
+    for (const char* uri : {"tcp://b:1883", "mqtt://b:1883"}) {
+      const ConfigError error = parse_error("[upstream]\nuri = \"" + std::string(uri) +
+                                            "\"\n[upstream.tls]\n" + key + "\n");
+      EXPECT_EQ(error.key.rfind("upstream.tls.", 0), 0U) << error.to_string();
+      EXPECT_EQ(error.line, 4U) << error.to_string();
+      EXPECT_EQ(error.message, "TLS settings need an ssl:// or mqtts:// uri; upstream.uri is \"" +
+                                   std::string(uri) + "\"");
+    }
+  }
+  const ConfigError error =
+      parse_error("[upstream]\nuri = \"tcp://b:1883\"\n[upstream.tls]\nca_file = \"/ca.pem\"\n");
+  EXPECT_EQ(error.to_string(),
+            "config error: gw.toml:4:11: key 'upstream.tls.ca_file': TLS settings need an ssl:// "
+            "or mqtts:// uri; upstream.uri is \"tcp://b:1883\"");
+  // Forwarding off (the uri may come from the command line) or a TLS uri: accepted.
+  EXPECT_EQ(parse_ok("[upstream.tls]\nca_file = \"/ca.pem\"\n").upstream.tls_ca_file, "/ca.pem");
+  EXPECT_FALSE(parse_ok("[upstream]\nuri = \"ssl://b:8883\"\n[upstream.tls]\nverify = false\n")
+                   .upstream.tls_verify);
+}
+
+TEST(ConfigUpstream, TlsPathsMustNotBeEmpty) {
+  for (const char* key : {"ca_file", "cert_file", "key_file"}) {
+    const ConfigError error = parse_error("[upstream.tls]\n" + std::string(key) + " = \"\"\n");
+    EXPECT_EQ(error.key, "upstream.tls." + std::string(key));
+    EXPECT_EQ(error.line, 2U);
+    EXPECT_EQ(error.message, "must not be empty");
+  }
+}
+
+TEST(ConfigUpstream, CertAndKeyGoTogether) {
+  const ConfigError cert =
+      parse_error("[upstream]\nuri = \"ssl://b:8883\"\n[upstream.tls]\ncert_file = \"/c.pem\"\n");
+  EXPECT_EQ(cert.to_string(),
+            "config error: gw.toml:4:13: key 'upstream.tls.cert_file': needs "
+            "upstream.tls.key_file too (client-certificate authentication uses both)");
+  const ConfigError key =
+      parse_error("[upstream.tls]\nca_file = \"/ca.pem\"\nkey_file = \"/k.pem\"\n");
+  EXPECT_EQ(key.key, "upstream.tls.key_file");
+  EXPECT_EQ(key.line, 3U);
+  EXPECT_EQ(key.message,
+            "needs upstream.tls.cert_file too (client-certificate authentication uses both)");
+}
+
+TEST(ConfigUpstream, PasswordFileNeedsAUsername) {
+  const UpstreamConfig ok =
+      parse_ok(with_upstream("username = \"u\"\npassword_file = \"/etc/pw\"\n")).upstream;
+  EXPECT_EQ(ok.username, "u");
+  EXPECT_EQ(ok.password_file, "/etc/pw");
+  EXPECT_EQ(parse_ok(with_upstream("username = \"u\"\n")).upstream.password_file, "");
+  const ConfigError error = upstream_error("password_file = \"/etc/pw\"\n");
+  EXPECT_EQ(error.to_string(),
+            "config error: gw.toml:2:17: key 'upstream.password_file': needs upstream.username "
+            "(the password is sent with a user name)");
+  const ConfigError empty = upstream_error("username = \"u\"\npassword_file = \"\"\n");
+  EXPECT_EQ(empty.key, "upstream.password_file");
+  EXPECT_EQ(empty.line, 3U);
+  EXPECT_EQ(empty.message, "must not be empty");
+}
+
+TEST(ConfigUpstream, SessionExpiryIsMqtt5Only) {
+  EXPECT_EQ(parse_ok(with_upstream("session_expiry_s = 3600\n")).upstream.session_expiry_s, 3600U);
+  EXPECT_EQ(
+      parse_ok(with_upstream("protocol = \"3.1.1\"\nsession_expiry_s = 0\n")).upstream.protocol,
+      MqttProtocol::kV311);
+  const ConfigError error = upstream_error("session_expiry_s = 3600\nprotocol = \"3.1.1\"\n");
+  EXPECT_EQ(error.to_string(),
+            "config error: gw.toml:2:20: key 'upstream.session_expiry_s': must be 0 with "
+            "protocol \"3.1.1\" (session expiry is MQTT 5 only), got 3600");
+}
+
+TEST(ConfigUpstream, ValidateRechecksEveryRule) {
+  struct Case {
+    const char* key;
+    void (*change)(UpstreamConfig&);
+  };
+  const Case cases[] = {
+      {"upstream.uri", [](UpstreamConfig& u) { u.uri = "tcp://broker"; }},
+      {"upstream.client_id", [](UpstreamConfig& u) { u.client_id = "a b"; }},
+      {"upstream.topic_prefix", [](UpstreamConfig& u) { u.topic_prefix = "edge/"; }},
+      {"upstream.topic", [](UpstreamConfig& u) { u.topic = "{prefix}/{gateway}"; }},
+      {"upstream.max_in_flight", [](UpstreamConfig& u) { u.max_in_flight = 0; }},
+      {"upstream.keep_alive_s", [](UpstreamConfig& u) { u.keep_alive_s = 4; }},
+      {"upstream.backoff_min_ms", [](UpstreamConfig& u) { u.backoff_min_ms = 0; }},
+      {"upstream.backoff_max_ms", [](UpstreamConfig& u) { u.backoff_max_ms = 3600001; }},
+      {"upstream.batch_max_bytes", [](UpstreamConfig& u) { u.batch_max_bytes = 131073; }},
+      {"upstream.batch_linger_ms", [](UpstreamConfig& u) { u.batch_linger_ms = 60001; }},
+      {"upstream.status_interval_s", [](UpstreamConfig& u) { u.status_interval_s = 86401; }},
+      {"upstream.backoff_min_ms", [](UpstreamConfig& u) { u.backoff_min_ms = 30001; }},
+      {"upstream.tls.verify",
+       [](UpstreamConfig& u) {
+         u.uri = "mqtt://b:1883";
+         u.tls_verify = false;
+       }},
+      {"upstream.tls.ca_file",
+       [](UpstreamConfig& u) {
+         u.uri = "tcp://b:1883";
+         u.tls_ca_file = "/ca.pem";
+       }},
+      {"upstream.tls.key_file", [](UpstreamConfig& u) { u.tls_key_file = "/k.pem"; }},
+      {"upstream.tls.cert_file", [](UpstreamConfig& u) { u.tls_cert_file = "/c.pem"; }},
+      {"upstream.password_file", [](UpstreamConfig& u) { u.password_file = "/pw"; }},
+      {"upstream.session_expiry_s",
+       [](UpstreamConfig& u) {
+         u.protocol = MqttProtocol::kV311;
+         u.session_expiry_s = 1;
+       }},
+  };
+  for (const Case& c : cases) {
+    GatewayConfig config = one_source();
+    config.upstream.uri = "ssl://b:8883";
+    EXPECT_EQ(validate_config(config, kFile), std::nullopt);
+    c.change(config.upstream);
+    const std::optional<ConfigError> error = validate_config(config, kFile);
+    ASSERT_TRUE(error.has_value()) << c.key;
+    EXPECT_EQ(error->key, c.key);
+    EXPECT_EQ(error->line, 0U);
+  }
+
+  GatewayConfig config = one_source();
+  config.upstream.keep_alive_s = 0;
+  config.upstream.session_expiry_s = 4294967295U;
+  config.upstream.tls_ca_file = "/ca.pem";  // kept for when the uri comes later
+  EXPECT_EQ(validate_config(config, kFile), std::nullopt);
+  config.upstream.uri = "tcp://b:1883";
+  EXPECT_EQ(validate_config(config, kFile)->to_string(),
+            "config error: gw.toml: key 'upstream.tls.ca_file': TLS settings need an ssl:// or "
+            "mqtts:// uri; upstream.uri is \"tcp://b:1883\"");
 }
 
 class ConfigFile : public ::testing::Test {

@@ -6,6 +6,8 @@
 //   edgectl [--state-dir DIR | -c CONFIG] buffer count
 //   edgectl [--state-dir DIR | -c CONFIG] devices [--json]
 //   edgectl sub [--broker URI] [--topic T] [--share GROUP] [--count N] [--timeout-s S]
+//               [--protocol 5|3.1.1] [--cafile PEM] [--cert PEM] [--key PEM]
+//               [--username U] [--password P]
 //
 // Exit status: 0, 1 when the buffer cannot be read, 2 on a usage or config error.
 #include <CLI/CLI.hpp>
@@ -84,6 +86,21 @@ static int run(int argc, char** argv) {
   sub_cmd->add_option("--client-id", sub.client_id, "MQTT client id");
   sub_cmd->add_option("--count", sub.count, "exit after this many unique events");
   sub_cmd->add_option("--timeout-s", sub.timeout_s, "give up after this many seconds (exit 4)");
+  sub_cmd
+      ->add_option("--reconnect-ms", sub.reconnect_ms,
+                   "first reconnect delay after a lost connection (resubscribes)")
+      ->check(CLI::Range(10, 60000));
+  sub_cmd->add_option("--protocol", sub.protocol, "MQTT version: 5, or 3.1.1 (no --share)")
+      ->check(CLI::IsMember({"5", "3.1.1"}));
+  sub_cmd
+      ->add_option("--cafile", sub.ca_file,
+                   "PEM CA certificates for an ssl:// broker (default: system trust store)")
+      ->check(CLI::ExistingFile);
+  sub_cmd->add_option("--cert", sub.cert_file, "PEM client certificate (TLS)")
+      ->check(CLI::ExistingFile);
+  sub_cmd->add_option("--key", sub.key_file, "PEM private key of --cert")->check(CLI::ExistingFile);
+  sub_cmd->add_option("--username", sub.username, "MQTT user name");
+  sub_cmd->add_option("--password", sub.password, "MQTT password (needs --username)");
   CLI11_PARSE(app, argc, argv);
   if (sub_cmd->parsed()) {
     return edge::edgectl::run_sub(sub);

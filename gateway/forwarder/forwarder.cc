@@ -53,6 +53,9 @@ std::string paho_uri(const std::string& uri) {
   return uri;
 }
 
+// Repeated connect failures of one kind are logged at most this often.
+constexpr std::uint64_t kFailureLogIntervalUs = 60'000'000;
+
 std::uint64_t wall_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
@@ -328,9 +331,12 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
         });
         spdlog::warn("upstream {}: TCP/TLS connect failed; retrying in {} ms", up.uri,
                      (reconnect_at_us_ - now_us) / 1000U);
-      } else {
-        spdlog::warn("upstream {}: connect failed ({}); retrying in {} ms", up.uri, what,
-                     (reconnect_at_us_ - now_us) / 1000U);
+      } else if (what != last_connect_error_ || now_us >= failure_log_due_us_) {
+        // Once per kind of failure, then a reminder a minute: an outage of hours must not
+        // fill the log with one line per attempt.
+        spdlog::warn("upstream {}: connect failed ({}); {} attempts so far, retrying in {} ms",
+                     up.uri, what, stats_.connect_failures, (reconnect_at_us_ - now_us) / 1000U);
+        failure_log_due_us_ = now_us + kFailureLogIntervalUs;
       }
       last_connect_error_ = what;
       break;
@@ -338,13 +344,15 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
     case Report::Kind::kTlsProbe:
       probe_.get();
       if (r.text.empty()) {
-        spdlog::warn("upstream {}: a TLS handshake to the broker succeeds from here; the "
-                     "failures are not about certificates",
-                     up.uri);
+        spdlog::warn(
+            "upstream {}: a TLS handshake to the broker succeeds from here; the "
+            "failures are not about certificates",
+            up.uri);
       } else {
-        spdlog::error("upstream {}: TLS: {} (check upstream.tls.ca_file, cert_file, key_file "
-                      "and that the broker's certificate names this host)",
-                      up.uri, r.text);
+        spdlog::error(
+            "upstream {}: TLS: {} (check upstream.tls.ca_file, cert_file, key_file "
+            "and that the broker's certificate names this host)",
+            up.uri, r.text);
       }
       break;
     case Report::Kind::kLost: on_lost(now_us, r.text); break;

@@ -1,16 +1,16 @@
 #include "tls_probe.h"
 
-#include <arpa/inet.h>
 #include <netdb.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <array>
+#include <memory>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <unistd.h>
-
-#include <array>
-#include <memory>
 
 namespace edge::gateway {
 namespace {
@@ -118,8 +118,8 @@ std::string tls_probe(const TlsProbeOptions& o) {
   const std::unique_ptr<SSL, void (*)(SSL*)> ssl(SSL_new(ctx.get()), SSL_free);
   SSL_set_fd(ssl.get(), fd);
   in6_addr ip{};
-  const bool is_ip = ::inet_pton(AF_INET, host.c_str(), &ip) == 1 ||
-                     ::inet_pton(AF_INET6, host.c_str(), &ip) == 1;
+  const bool is_ip =
+      ::inet_pton(AF_INET, host.c_str(), &ip) == 1 || ::inet_pton(AF_INET6, host.c_str(), &ip) == 1;
   if (o.verify) {
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
     if (is_ip) {
@@ -136,10 +136,9 @@ std::string tls_probe(const TlsProbeOptions& o) {
   std::string result;
   if (SSL_connect(ssl.get()) != 1) {
     const long verify = SSL_get_verify_result(ssl.get());
-    result = verify != X509_V_OK
-                 ? std::string("certificate verify failed: ") +
-                       X509_verify_cert_error_string(verify)
-                 : openssl_error("handshake failed");
+    result = verify != X509_V_OK ? std::string("certificate verify failed: ") +
+                                       X509_verify_cert_error_string(verify)
+                                 : openssl_error("handshake failed");
   } else {
     // A TLS 1.3 server checks the client certificate after the handshake: wait for its alert.
     std::array<char, 1> byte{};

@@ -12,6 +12,11 @@ namespace {
 // most 3 tables; a LinkMessage with a full batch holds 2 + 2 * kMaxBatchEvents.
 constexpr flatbuffers::uoffset_t kVerifierMaxDepth = 8;
 constexpr flatbuffers::uoffset_t kVerifierMaxTables = 64;
+// An upstream batch: the LinkMessage, the EventBatch and one EventBlob per event. Each blob of a
+// well-formed batch takes more than 16 bytes (its offset in the vector, its table, its data
+// vector holding a nested Event), so none within kMaxUpstreamBatchBytes holds more tables; a
+// hostile one pointing many offsets at the same blob is cut off here.
+constexpr flatbuffers::uoffset_t kUpstreamVerifierMaxTables = 2 + kMaxUpstreamBatchBytes / 16;
 
 std::span<const std::uint8_t> finished(const flatbuffers::FlatBufferBuilder& fbb) {
   return {fbb.GetBufferPointer(), fbb.GetSize()};
@@ -50,6 +55,7 @@ const char* to_string(WireError error) {
     case WireError::kInvalid: return "invalid_flatbuffer";
     case WireError::kUnsupportedVersion: return "unsupported_version";
     case WireError::kMissingBody: return "missing_body";
+    case WireError::kDeviceMismatch: return "device_mismatch";
   }
   return "unknown";
 }
@@ -179,6 +185,47 @@ Result<const LinkMessage*, WireError> verify_link_message(std::span<const std::u
     return WireError::kMissingBody;
   }
   return message;
+}
+
+Result<const EventBatch*, WireError> verify_upstream_batch(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() > kMaxUpstreamBatchBytes) {
+    return WireError::kTooLarge;
+  }
+  if (!aligned8(bytes.data())) {
+    return WireError::kMisaligned;
+  }
+  if (bytes.size() < 8 || !LinkMessageBufferHasIdentifier(bytes.data())) {
+    return WireError::kBadIdentifier;
+  }
+  flatbuffers::Verifier verifier(bytes.data(), bytes.size(), kVerifierMaxDepth,
+                                 kUpstreamVerifierMaxTables);
+  if (!VerifyLinkMessageBuffer(verifier)) {
+    return WireError::kInvalid;
+  }
+  const LinkMessage* message = GetLinkMessage(bytes.data());
+  if (!schema_supported(message->schema_version())) {
+    return WireError::kUnsupportedVersion;
+  }
+  const EventBatch* batch = message->body_as_EventBatch();
+  if (batch == nullptr) {
+    return WireError::kMissingBody;
+  }
+  if (batch->events() == nullptr) {
+    return batch;
+  }
+  for (const EventBlob* blob : *batch->events()) {
+    if (blob == nullptr || blob->data() == nullptr) {
+      return WireError::kInvalid;
+    }
+    const auto event = verify_event(blob_bytes(*blob));
+    if (!event.ok()) {
+      return event.error();
+    }
+    if (event_id_of(*event.value()).device != batch->device()) {
+      return WireError::kDeviceMismatch;
+    }
+  }
+  return batch;
 }
 
 }  // namespace edge::wire

@@ -59,22 +59,22 @@ struct UpstreamConfig {
   std::string topic_prefix = "edge";
   std::string topic = "{prefix}/{gateway}/{device}/{sensor}";
   PayloadMode payload = PayloadMode::kFlatbuffer;
-  std::uint32_t max_in_flight = 20;      // 1..65535; the broker's Receive Maximum may lower it
-  std::uint32_t keep_alive_s = 30;       // 0 (off) or 5..65535
-  bool clean_start = true;               // v5 clean start / v3.1.1 clean session
-  std::uint32_t session_expiry_s = 0;    // v5 only; 0: the session ends with the connection
-  std::uint32_t backoff_min_ms = 100;    // first reconnect delay; doubles per failure
-  std::uint32_t backoff_max_ms = 30'000; // cap (also the wait after refused credentials)
-  std::uint32_t batch_max_bytes = 5000;  // 512..131072: one batch message at most (payload)
-  std::uint32_t batch_linger_ms = 50;    // 0..60000: wait this long for a batch to fill
-  std::uint32_t status_interval_s = 60;  // 0 (off) or 1..86400: periodic status message
-  std::string username;                  // empty: none
+  std::uint32_t max_in_flight = 20;       // 1..65535; the broker's Receive Maximum may lower it
+  std::uint32_t keep_alive_s = 30;        // 0 (off) or 5..65535
+  bool clean_start = true;                // v5 clean start / v3.1.1 clean session
+  std::uint32_t session_expiry_s = 0;     // v5 only; 0: the session ends with the connection
+  std::uint32_t backoff_min_ms = 100;     // first reconnect delay; doubles per failure
+  std::uint32_t backoff_max_ms = 30'000;  // cap (also the wait after refused credentials)
+  std::uint32_t batch_max_bytes = 5000;   // 512..131072: one batch message at most (payload)
+  std::uint32_t batch_linger_ms = 50;     // 0..60000: wait this long for a batch to fill
+  std::uint32_t status_interval_s = 60;   // 0 (off) or 1..86400: periodic status message
+  std::string username;                   // empty: none
   std::string password_file;  // first line is the password; refused when group/other-readable
   // [upstream.tls]: used with ssl:// or mqtts://
-  std::string tls_ca_file;       // PEM; empty: the system's trust store
-  std::string tls_cert_file;     // PEM client certificate (client-certificate auth)
-  std::string tls_key_file;      // PEM private key; refused when group/other-readable
-  bool tls_verify = true;        // verify the broker's certificate and host name
+  std::string tls_ca_file;    // PEM; empty: the system's trust store
+  std::string tls_cert_file;  // PEM client certificate (client-certificate auth)
+  std::string tls_key_file;   // PEM private key; refused when group/other-readable
+  bool tls_verify = true;     // verify the broker's certificate and host name
 };
 
 struct GatewayConfig {

@@ -165,8 +165,9 @@ class Forwarder {
   std::uint64_t linger_since_us_ = 0;  // a partial batch has waited since then (0: none)
   std::uint64_t status_due_us_ = 0;
   std::string last_connect_error_;
-  std::future<void> probe_;  // the TLS probe, while it runs
-  bool probed_ = false;      // since the last successful connect
+  std::uint64_t failure_log_due_us_ = 0;
+  std::future<void> probe_;                           // the TLS probe, while it runs
+  bool probed_ = false;                               // since the last successful connect
   std::uint64_t next_key_ = 0;                        // publish from here
   std::vector<Slot> slots_;                           // one per possible in-flight message
   std::map<std::uint64_t, std::uint32_t> in_flight_;  // buffer key -> slot

@@ -36,6 +36,10 @@ inline constexpr std::size_t kMaxEventSize = 256;
 inline constexpr std::size_t kMaxBatchEvents = 6;
 /// Most selective ranges in one Ack.
 inline constexpr std::size_t kMaxSelectiveRanges = 16;
+/// Largest LinkMessage{EventBatch} the gateway publishes upstream (the forwarder's "batch" payload,
+/// [upstream] batch_max_bytes at most). Far above kMaxFramePayload, the serial-link bound that
+/// verify_link_message applies, hence verify_upstream_batch.
+inline constexpr std::size_t kMaxUpstreamBatchBytes = 131072;
 /// Arena sizes that hold the worst case of each encoder (payload plus builder bookkeeping).
 inline constexpr std::size_t kEventBuilderSize = 512;
 inline constexpr std::size_t kLinkBuilderSize = 2560;
@@ -48,9 +52,10 @@ enum class WireError {
   kBadIdentifier,       // verify: not an "EDGE" / "ELNK" buffer
   kInvalid,             // verify: FlatBuffers Verifier refused it (corrupt or hostile)
   kUnsupportedVersion,  // verify: schema major this build does not read
-  kMissingBody,         // verify: LinkMessage without a known body
+  kMissingBody,         // verify: LinkMessage without a known body (or not the expected one)
+  kDeviceMismatch,      // verify: an event in a batch belongs to another device than the batch
 };
-inline constexpr std::size_t kWireErrorCount = 8;
+inline constexpr std::size_t kWireErrorCount = 9;
 
 /// Stable lower-case name for logs and metric labels ("bad_identifier", ...).
 [[nodiscard]] const char* to_string(WireError error);
@@ -139,6 +144,23 @@ Result<const Event*, WireError> verify_event(std::span<const std::uint8_t> bytes
 /// events; call verify_event on each event to check its identifier and version. Errors:
 /// kTooLarge, kMisaligned, kBadIdentifier, kInvalid, kUnsupportedVersion, kMissingBody.
 Result<const LinkMessage*, WireError> verify_link_message(std::span<const std::uint8_t> bytes);
+
+/// Verifies an upstream batch message: a LinkMessage (identifier "ELNK") whose body is an
+/// EventBatch, as the forwarder publishes in "batch" payload mode, and every Event nested in it.
+/// Neither allocates nor throws (device code rules). Errors:
+///   kTooLarge           `bytes` above kMaxUpstreamBatchBytes
+///   kMisaligned         `bytes` not 8-byte aligned (copy it first), or a nested Event not
+///                       8-aligned within it (encode_batch aligns them; a sender must too)
+///   kBadIdentifier      not an "ELNK" buffer, or a nested event not an "EDGE" buffer
+///   kInvalid            the FlatBuffers Verifier refused the message or a nested event, or a
+///                       blob has no data
+///   kUnsupportedVersion schema major of the message or of a nested event not readable
+///   kMissingBody        the body is not an EventBatch (none, Hello, Ack, or unknown)
+///   kDeviceMismatch     a nested event's id names another device than EventBatch.device
+/// A nested event above kMaxEventSize is refused as kTooLarge. events() may be null (a batch
+/// with no events). On success the pointer is valid as long as `bytes`, and every blob verifies
+/// with verify_event in place.
+Result<const EventBatch*, WireError> verify_upstream_batch(std::span<const std::uint8_t> bytes);
 
 /// The event id of a verified Event.
 [[nodiscard]] inline edge::EventId event_id_of(const Event& event) {

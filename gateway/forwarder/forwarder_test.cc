@@ -1,0 +1,133 @@
+// The forwarder against a real Mosquitto, driven with a simulated monotonic clock: poll(now_us)
+// takes the time from the caller, so an hour of outage passes in a second of real time while
+// every connect attempt is a real one.
+#include "edge/gateway/forwarder.h"
+
+#include <poll.h>
+
+#include <gtest/gtest.h>
+
+#include "edge/gateway/mosquitto_process.h"
+#include "edge/gateway/temp_dir.h"
+#include "edge/wire/messages.h"
+
+namespace edge::gateway {
+namespace {
+
+constexpr std::uint64_t kSecond = 1'000'000;
+
+std::unique_ptr<Buffer> open_buffer(const TempDir& dir) {
+  BufferOptions options;
+  options.dir = dir.path() + "/state";
+  options.max_bytes = 64ULL << 20U;
+  auto opened = Buffer::open(options);
+  if (auto* error = std::get_if<BufferError>(&opened)) {
+    ADD_FAILURE() << error->message;
+    return nullptr;
+  }
+  return std::move(std::get<std::unique_ptr<Buffer>>(opened));
+}
+
+void add_events(Buffer& buffer, std::uint64_t device, std::uint32_t count) {
+  flatbuffers::FlatBufferBuilder fbb;
+  ASSERT_FALSE(buffer.begin().has_value());
+  for (std::uint32_t seq = 0; seq < count; ++seq) {
+    wire::EventFields fields;
+    fields.id = {device, 1, seq};
+    fields.mono_us = seq;
+    fields.sensor = "tmp105";
+    fields.reading = wire::ReadingValue::temperature(21.5F);
+    const auto bytes = wire::encode_event(fbb, fields);
+    ASSERT_TRUE(bytes.ok());
+    ASSERT_EQ(buffer.add_event(fields.id, bytes.value(), 0), Disposition::kStored);
+  }
+  ASSERT_FALSE(buffer.commit().has_value());
+}
+
+std::uint64_t buffered(const Buffer& buffer) {
+  auto stats = buffer.stats();
+  return std::holds_alternative<BufferStats>(stats) ? std::get<BufferStats>(stats).events : ~0ULL;
+}
+
+// Waits (real time) until Paho reports something, at most `timeout_ms`.
+void wait_for_report(const Forwarder& forwarder, int timeout_ms) {
+  pollfd fd{forwarder.wake_fd(), POLLIN, 0};
+  ::poll(&fd, 1, timeout_ms);
+}
+
+TEST(ForwarderSimulatedTime, BrokerUpAnHourLaterDrainsTheBacklogWithBoundedRetries) {
+  TempDir dir;
+  auto buffer = open_buffer(dir);
+  ASSERT_TRUE(buffer);
+  add_events(*buffer, 0xA1, 300);
+  add_events(*buffer, 0xA2, 300);
+
+  const std::uint16_t port = free_loopback_port();
+  ForwarderOptions options;
+  options.upstream.uri = "tcp://127.0.0.1:" + std::to_string(port);
+  options.upstream.backoff_min_ms = 100;
+  options.upstream.backoff_max_ms = 30'000;
+  options.upstream.status_interval_s = 0;
+  auto created = Forwarder::create(*buffer, options);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Forwarder>>(created));
+  Forwarder& forwarder = *std::get<std::unique_ptr<Forwarder>>(created);
+
+  // One simulated hour with nobody listening: every due attempt really connects and is refused.
+  std::uint64_t now = 1000 * kSecond;
+  const std::uint64_t broker_up_at = now + 3600 * kSecond;
+  std::uint64_t longest_wait = 0;
+  while (now < broker_up_at) {
+    const std::uint64_t wait = forwarder.poll(now);
+    if (wait == 0) {
+      wait_for_report(forwarder, 5000);  // a connect attempt is under way
+      continue;
+    }
+    longest_wait = std::max(longest_wait, wait);
+    now += wait;
+  }
+  const ForwarderStats down = forwarder.stats();
+  EXPECT_FALSE(down.connected);
+  EXPECT_EQ(down.connects, 0U);
+  // Capped exponential backoff with jitter over the upper half (15..30 s once capped): about
+  // 120..240 attempts in the hour, never a tight loop, never giving up.
+  EXPECT_GE(down.connect_failures, 110U);
+  EXPECT_LE(down.connect_failures, 260U);
+  EXPECT_LE(longest_wait, 30 * kSecond);
+  EXPECT_EQ(buffered(*buffer), 600U) << "the backlog is kept while the broker is away";
+
+  // The broker comes back: the next attempt (at most backoff_max later) connects and drains.
+  MosquittoProcess broker(dir.path(), port);
+  ASSERT_EQ(broker.start(), "");
+  const std::uint64_t came_up = now;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (buffered(*buffer) != 0 && std::chrono::steady_clock::now() < deadline) {
+    const std::uint64_t wait = forwarder.poll(now);
+    if (wait == 0) {
+      wait_for_report(forwarder, 100);
+      now += 1000;  // time also passes while the broker works
+    } else {
+      now += wait;
+    }
+  }
+  EXPECT_EQ(buffered(*buffer), 0U);
+  const ForwarderStats up = forwarder.stats();
+  EXPECT_TRUE(up.connected);
+  EXPECT_EQ(up.connects, 1U);
+  EXPECT_EQ(up.acked_events, 600U);
+  EXPECT_LE(now - came_up, 31 * kSecond) << "reconnected within one capped backoff";
+}
+
+TEST(Forwarder, RefusesATopicTemplateItCannotRender) {
+  TempDir dir;
+  auto buffer = open_buffer(dir);
+  ASSERT_TRUE(buffer);
+  ForwarderOptions options;
+  options.upstream.uri = "tcp://127.0.0.1:1883";
+  options.upstream.topic = "edge/{site}/{device}";
+  auto created = Forwarder::create(*buffer, options);
+  ASSERT_TRUE(std::holds_alternative<std::string>(created));
+  EXPECT_NE(std::get<std::string>(created).find("upstream.topic"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace edge::gateway
