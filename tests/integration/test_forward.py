@@ -8,6 +8,7 @@ import time
 import unittest
 
 from brokers import Mosquitto, Pki, password_file, secret
+from rabbitmq import RabbitMq
 from harness import GatewayTestCase, binary, buffered_ids, free_port, stats, wait_for
 
 
@@ -344,6 +345,31 @@ class Tls(ForwardTestCase):
         self.assertEqual(out.returncode, 2, out.stderr)
         self.assertIn("upstream.password_file", out.stderr)
         self.assertIn("0644", out.stderr)
+
+
+class RabbitMqBroker(ForwardTestCase):
+    """RabbitMQ's MQTT plugin (3.1.1 only in Debian 12's 3.10) as a second broker."""
+
+    def test_same_flow_over_mqtt_311(self):
+        rabbit = RabbitMq(self.workdir)
+        self.addCleanup(rabbit.stop)
+        rabbit.start(timeout=120)
+        print(f"\nrabbitmq up in {rabbit.start_seconds:.1f} s")
+        sub = self.subscriber(2000, "--protocol", "3.1.1", port=rabbit.mqtt_port)
+        port = free_port()
+        gw = self.gateway("-c", self.config({
+            "uri": f'"tcp://127.0.0.1:{rabbit.mqtt_port}"', "protocol": '"3.1.1"',
+            "keep_alive_s": 10}), "--tcp", f"127.0.0.1:{port}", "--gateway-id", "gw-rabbit")
+        acked = self.devices(port, 1000)
+        events, _ = self.assert_delivered(sub, acked, gw)
+        for device in ("0000000000000100", "0000000000000101"):
+            seqs = [e["seq"] for e in events if e["device"] == device]
+            self.assertEqual(seqs, sorted(seqs), "strict FIFO per device")
+        self.assertIn("connected (MQTT 3.1.1)", gw.log())
+        # RabbitMQ keeps retained messages for exact-topic subscriptions only.
+        status = retained(rabbit.mqtt_port, "edge/gw-rabbit/status", "-V", "mqttv311")
+        self.assertIsNotNone(status, "the retained birth message")
+        self.assertEqual(status["state"], "online")
 
 
 if __name__ == "__main__":
