@@ -168,11 +168,13 @@ Forwarder::Forwarder(Buffer& buffer, ForwarderOptions options, TopicTemplate top
   fbb_ = std::make_unique<flatbuffers::FlatBufferBuilder>(4096);
   slots_.resize(up.max_in_flight);
   // No persistence object: Paho keeps nothing of its own; the LMDB buffer is the store. Paho's
-  // own queue must hold the whole window plus the status messages, or publish fails with -12.
+  // own queue must hold the whole window plus the status messages, or publish fails with -12;
+  // twice the window, because right after a reconnect it may still hold the publishes of the
+  // lost connection until it fails them.
   client_ = std::make_unique<mqtt::async_client>(
       paho_uri(up.uri), options_.upstream.client_id,
       mqtt::create_options(v5_ ? MQTTVERSION_5 : MQTTVERSION_3_1_1,
-                           static_cast<int>(up.max_in_flight) + 16),
+                           static_cast<int>(up.max_in_flight) * 2 + 16),
       nullptr);
   client_->set_callback(*callbacks_);
 }
@@ -371,6 +373,10 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
       if (r.kind == Report::Kind::kAcked) {
         ++stats_.acked;
         to_delete.insert(to_delete.end(), slot.keys.begin(), slot.keys.end());
+      } else if (r.code < 0x80) {
+        // Not a refusal: Paho fails what was in flight when the connection drops; the
+        // connection_lost report follows and everything unacknowledged is sent again.
+        next_key_ = std::min(next_key_, slot.keys.front());
       } else if (permanent_refusal(r.code)) {
         ++stats_.rejected;
         to_delete.insert(to_delete.end(), slot.keys.begin(), slot.keys.end());

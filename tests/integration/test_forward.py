@@ -191,6 +191,32 @@ class Forwarding(ForwardTestCase):
         self.assertIn("in-flight window 5 (broker receive maximum 5)", gw.log())
 
 
+class Refusals(ForwardTestCase):
+    def test_events_the_broker_will_never_accept_are_counted_and_do_not_block_the_rest(self):
+        acl = os.path.join(self.workdir, "acl")
+        with open(acl, "w") as f:  # anonymous clients: everything but one device's topics
+            f.write("topic deny edge/+/0000000000000101/#\ntopic readwrite #\n")
+        os.chmod(acl, 0o600)
+        self.broker = Mosquitto(self.workdir, "acl", f"acl_file {acl}\n")
+        self.broker.start()
+        sub = self.subscriber(300)
+        port = free_port()
+        gw = self.gateway("--tcp", f"127.0.0.1:{port}", "--mqtt",
+                          f"tcp://127.0.0.1:{self.broker.port}")
+        sims = [self.devsim(f"d{i}", "--connect", f"tcp:127.0.0.1:{port}", "--device",
+                            str(0x100 + i), "--count", "300", "--exit-when-acked")
+                for i in range(2)]
+        for sim in sims:
+            self.assertEqual(sim.wait(60), 0, self.explain(sim))
+        events, summary = sub.finish(60)
+        self.assertEqual({e["event_id"] for e in events}, set(sims[0].acked()))
+        wait_for(lambda: stats(gw.state_dir)["events"] == 0, 30, "the buffer to drain")
+        counters = stats(gw.state_dir)["counters"]
+        self.assertEqual(counters.get("rejected.135"), 300, counters)  # 0x87 not authorized
+        self.assertEqual(counters.get("forwarded"), 600)
+        self.assertIn("refused 1 event(s) for good (MQTT reason 0x87", gw.log())
+
+
 class BrokerRestarts(ForwardTestCase):
     OUTAGES = 20
     WINDOW = 20
