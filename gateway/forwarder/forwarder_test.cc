@@ -6,10 +6,12 @@
 #include <poll.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "edge/gateway/mosquitto_process.h"
 #include "edge/gateway/temp_dir.h"
 #include "edge/wire/messages.h"
+#include "upstream_message.h"
 
 namespace edge::gateway {
 namespace {
@@ -127,6 +129,65 @@ TEST(Forwarder, RefusesATopicTemplateItCannotRender) {
   auto created = Forwarder::create(*buffer, options);
   ASSERT_TRUE(std::holds_alternative<std::string>(created));
   EXPECT_NE(std::get<std::string>(created).find("upstream.topic"), std::string::npos);
+}
+
+// Every batch the forwarder can build stays under batch_max_bytes and verifies as the consumer
+// will verify it, each event whole and in order.
+TEST(UpstreamBatch, StaysUnderTheByteBoundAndCarriesEveryEvent) {
+  flatbuffers::FlatBufferBuilder event_fbb;
+  flatbuffers::FlatBufferBuilder batch_fbb;
+  for (const std::size_t max_bytes : {512U, 1000U, 5000U, 131072U}) {
+    Outgoing out;
+    std::uint32_t seq = 0;
+    for (;; ++seq) {
+      wire::EventFields fields;
+      fields.id = {0xB1, 3, seq};
+      fields.sensor = seq % 2 == 0 ? "tmp105" : "a-longer-name";
+      fields.reading = wire::ReadingValue::pressure(101325.0F + static_cast<float>(seq));
+      const auto bytes = wire::encode_event(event_fbb, fields);
+      ASSERT_TRUE(bytes.ok());
+      StoredEvent stored{seq, {0xB1, fields.id, 0, bytes.value()}};
+      if (!add_to_batch(out, stored, wire::kSchemaVersion, fields.sensor, max_bytes)) {
+        break;
+      }
+    }
+    ASSERT_GT(out.keys.size(), 1U);
+    const auto encoded = encode_upstream_batch(batch_fbb, out);
+    EXPECT_LE(encoded.size(), max_bytes) << "events: " << out.keys.size();
+    // A full batch is not much smaller than the bound: the overhead estimate is not wasteful.
+    EXPECT_GT(encoded.size(), max_bytes * 3 / 4);
+    const AlignedCopy copy(encoded);
+    const auto batch = wire::verify_upstream_batch(copy.bytes());
+    ASSERT_TRUE(batch.ok()) << wire::to_string(batch.error());
+    ASSERT_EQ(batch.value()->events()->size(), out.keys.size());
+    EXPECT_EQ(batch.value()->device(), 0xB1U);
+    for (std::uint32_t i = 0; i < out.keys.size(); ++i) {
+      const auto* data = batch.value()->events()->Get(i)->data();
+      const auto event = wire::verify_event({data->data(), data->size()});
+      ASSERT_TRUE(event.ok());
+      EXPECT_EQ(wire::event_id_of(*event.value()).seq, i);
+    }
+  }
+}
+
+TEST(StatusJson, ReportsEveryFigureAndSumsDropsAndRefusals) {
+  StatusFigures figures{.state = "online", .gateway_id = "gw"};
+  figures.backlog = 7;
+  figures.devices = 2;
+  figures.counters = {{"forwarded", 10},       {"dropped_oldest", 3}, {"ring_dropped", 4},
+                      {"rejected.135", 5},     {"duplicates", 6},     {"gaps", 1},
+                      {"refused.bad_crc", 2},  {"refused.invalid", 1}};
+  const auto j = nlohmann::json::parse(status_json(figures));
+  EXPECT_EQ(j["state"], "online");
+  EXPECT_EQ(j["backlog"], 7);
+  EXPECT_EQ(j["devices"], 2);
+  EXPECT_EQ(j["forwarded"], 10);
+  EXPECT_EQ(j["dropped"]["oldest_evicted"], 3);
+  EXPECT_EQ(j["dropped"]["device_ring"], 4);
+  EXPECT_EQ(j["dropped"]["rejected_upstream"], 5);
+  EXPECT_EQ(j["duplicates"], 6);
+  EXPECT_EQ(j["gaps"], 1);
+  EXPECT_EQ(j["refused_frames"], 3);
 }
 
 }  // namespace
