@@ -3,12 +3,11 @@ certificates and password files they need generated here by openssl and mosquitt
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 
-from harness import free_port, wait_for
+from harness import Daemon, free_port, wait_for
 
 
 def port_open(port):
@@ -19,7 +18,7 @@ def port_open(port):
         return False
 
 
-class Mosquitto:
+class Mosquitto(Daemon):
     """A Mosquitto broker; `listeners` are extra mosquitto.conf blocks (TLS, passwords). A plain
     anonymous listener on `port` is always there for the test's own subscriber.
     max_inflight_messages 0: messages to the subscriber are written out as they arrive, so a
@@ -50,15 +49,6 @@ class Mosquitto:
         if self.proc.poll() is not None:
             raise AssertionError(f"mosquitto exited {self.proc.returncode}:\n{self.log()}")
         return self
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=10)
 
     def log(self):
         with open(self.log_path, errors="replace") as f:

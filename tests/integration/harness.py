@@ -36,7 +36,23 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-class Gateway:
+class Daemon:
+    """A started process (self.proc) that a test kills -9 or stops with SIGTERM."""
+
+    proc = None
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(timeout=10)
+        return self.proc.returncode if self.proc else None
+
+
+class Gateway(Daemon):
     """edge-gatewayd on a state directory, restartable (kill -9 keeps the directory)."""
 
     def __init__(self, workdir, args, log_name="gateway.log"):
@@ -62,15 +78,6 @@ class Gateway:
             raise AssertionError(f"gateway exited with {self.proc.returncode}:\n{self.log()}")
         return self
 
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            return self.proc.wait(timeout=10)
-        return self.proc.returncode if self.proc else None
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
