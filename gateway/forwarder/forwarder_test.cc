@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "edge/gateway/mosquitto_process.h"
@@ -174,9 +175,9 @@ TEST(StatusJson, ReportsEveryFigureAndSumsDropsAndRefusals) {
   StatusFigures figures{.state = "online", .gateway_id = "gw"};
   figures.backlog = 7;
   figures.devices = 2;
-  figures.counters = {{"forwarded", 10},       {"dropped_oldest", 3}, {"ring_dropped", 4},
-                      {"rejected.135", 5},     {"duplicates", 6},     {"gaps", 1},
-                      {"refused.bad_crc", 2},  {"refused.invalid", 1}};
+  figures.counters = {{"forwarded", 10},      {"dropped_oldest", 3}, {"ring_dropped", 4},
+                      {"rejected.135", 5},    {"duplicates", 6},     {"gaps", 1},
+                      {"refused.bad_crc", 2}, {"refused.invalid", 1}};
   const auto j = nlohmann::json::parse(status_json(figures));
   EXPECT_EQ(j["state"], "online");
   EXPECT_EQ(j["backlog"], 7);
