@@ -16,6 +16,21 @@ foreach(i RANGE ${_last})
   list(APPEND EDGE_BOARD_QEMU_ARGS "${_arg}")
 endforeach()
 
+# The QEMU board's I2C devices, as board.json lists them (QEMU models them on the I2C0 bus).
+string(JSON _devices GET "${_board_json}" i2c bus0 devices)
+string(JSON _n LENGTH "${_devices}")
+math(EXPR _last "${_n} - 1")
+foreach(i RANGE ${_last})
+  string(JSON _qdev GET "${_devices}" ${i} qemu_device)
+  string(JSON _addr GET "${_devices}" ${i} address)
+  string(JSON _props GET "${_devices}" ${i} qemu_props)
+  set(_device "${_qdev},address=${_addr}")
+  if(NOT _props STREQUAL "")
+    string(APPEND _device ",${_props}")
+  endif()
+  list(APPEND EDGE_BOARD_QEMU_ARGS "-device" "${_device}")
+endforeach()
+
 add_compile_options(-mcpu=${EDGE_BOARD_CPU} -mthumb -ffunction-sections -fdata-sections)
 add_link_options(-mcpu=${EDGE_BOARD_CPU} -mthumb -specs=nano.specs -nostartfiles
                  -Wl,--gc-sections -Wl,--print-memory-usage)

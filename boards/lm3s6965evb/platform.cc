@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "stellaris_i2c.h"
+
 namespace edge::platform {
 namespace {
 
@@ -91,6 +93,8 @@ constexpr std::uint32_t kSysWrite0 = 0x04;
 constexpr std::uint32_t kSysExitExtended = 0x20;
 constexpr std::uint32_t kAdpStoppedApplicationExit = 0x20026;
 
+edge::board::StellarisI2c g_i2c0(0x40020000);  // board.json i2c.bus0 (I2C0)
+
 }  // namespace
 
 void init() {
@@ -98,9 +102,14 @@ void init() {
   reg(kSysctlRcgc2) = reg(kSysctlRcgc2) | 0x9U;
   g_link.init();
   g_console.init();
+  g_i2c0.init(kSystemClockHz);
   reg(kSysTickLoad) = kSystemClockHz / kTickHz - 1U;
   reg(kSysTickVal) = 0;
   reg(kSysTickCtrl) = 0x7;  // processor clock, interrupt, enable
+}
+
+bus::I2cBus* i2c_bus(unsigned index) {
+  return index == 0 ? &g_i2c0 : nullptr;
 }
 
 ByteStream& link() {

@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <span>
 
+namespace edge::bus {
+class I2cBus;
+}
+
 namespace edge::platform {
 
 /// A byte pipe: a UART, a serial port, a socket.
@@ -35,6 +39,9 @@ void init();
 ByteStream& link();
 /// The line-based configuration console, on its own UART.
 ByteStream& console();
+/// The board's I2C bus `index` (board.json "i2c": bus0, bus1, ...), or nullptr when the board
+/// has none there.
+bus::I2cBus* i2c_bus(unsigned index);
 /// Microseconds since boot; monotonic, never wraps in the device's lifetime.
 std::uint64_t monotonic_us();
 /// Stops the program with `exit_code`: the emulator's exit status under QEMU (semihosting) or
