@@ -5,10 +5,9 @@
 
 #include <poll.h>
 
-#include <cstdio>
-
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "edge/gateway/mosquitto_process.h"
