@@ -7,6 +7,9 @@
 
 #include <cstdint>
 
+#include "edge/drivers/at24c.h"
+#include "edge/firmware/config_store.h"
+#include "edge/firmware/sensor_adapters.h"
 #include "stellaris_i2c.h"
 
 namespace edge::platform {
@@ -95,6 +98,31 @@ constexpr std::uint32_t kAdpStoppedApplicationExit = 0x20026;
 
 edge::board::StellarisI2c g_i2c0(0x40020000);  // board.json i2c.bus0 (I2C0)
 
+// The configuration lives in the AT24C at 0x50 (board.json role "config-store").
+class EepromStorage final : public firmware::Storage {
+ public:
+  explicit EepromStorage(bus::I2cBus& bus) : chip_(bus, drivers::at24c::k24c32) {}
+  bool read(std::uint32_t offset, std::span<std::uint8_t> out) override {
+    return chip_.read(offset, out).ok();
+  }
+  bool write(std::uint32_t offset, std::span<const std::uint8_t> bytes) override {
+    return chip_.write(offset, bytes).ok();
+  }
+  [[nodiscard]] std::uint32_t size() const override { return drivers::at24c::k24c32.size_bytes; }
+
+ private:
+  drivers::At24c chip_;
+};
+
+EepromStorage g_eeprom(g_i2c0);
+
+// board.json i2c.bus0 devices with a driver. QEMU's LSM303DLHC model right-aligns the
+// temperature bits.
+firmware::Tmp105Source g_tmp105(g_i2c0);
+firmware::Dps310Source g_dps310(g_i2c0);
+firmware::Lsm303dlhcSource g_lsm303(g_i2c0, drivers::Lsm303dlhcMag::TempLayout::kRightAligned);
+firmware::SensorSource* const g_sensors[] = {&g_tmp105, &g_dps310, &g_lsm303};
+
 }  // namespace
 
 void init() {
@@ -106,6 +134,27 @@ void init() {
   reg(kSysTickLoad) = kSystemClockHz / kTickHz - 1U;
   reg(kSysTickVal) = 0;
   reg(kSysTickCtrl) = 0x7;  // processor clock, interrupt, enable
+}
+
+std::span<firmware::SensorSource* const> sensors() {
+  return g_sensors;
+}
+
+firmware::Storage* config_storage() {
+  return &g_eeprom;
+}
+
+void delay_us(std::uint32_t microseconds) {
+  const std::uint64_t until = monotonic_us() + microseconds;
+  while (monotonic_us() < until) {
+  }
+}
+
+void reboot() {
+  // SCB AIRCR: VECTKEY 0x05FA, SYSRESETREQ (ARMv7-M ARM B3.2.6). QEMU resets the machine.
+  reg(0xE000ED0C) = 0x05FA0004U;
+  for (;;) {
+  }
 }
 
 bus::I2cBus* i2c_bus(unsigned index) {

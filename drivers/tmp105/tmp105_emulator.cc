@@ -65,7 +65,8 @@ bool Tmp105Emulator::write(std::span<const std::uint8_t> bytes) {
         return false;
       }
       if (data.size() == 2) {
-        const auto word = static_cast<std::uint16_t>(((data[0] << 8U) | data[1]) & 0xFFF0U);
+        const auto word = static_cast<std::uint16_t>(
+            ((static_cast<std::uint32_t>(data[0]) << 8U) | data[1]) & 0xFFF0U);
         (pointer_ == 0x02 ? t_low_ : t_high_) = word;
       }
       return true;

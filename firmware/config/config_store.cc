@@ -114,4 +114,13 @@ bool ConfigStore::save(const DeviceConfig& config) {
   return true;
 }
 
+bool ConfigStore::erase() {
+  std::array<std::uint8_t, kSlotBytes> blank{};
+  blank.fill(0xFF);
+  const bool ok = storage_.write(0, blank) && storage_.write(kSlotBytes, blank);
+  newest_slot_ = -1;
+  generation_ = 0;
+  return ok;
+}
+
 }  // namespace edge::firmware

@@ -15,7 +15,7 @@ class MemoryStorage final : public Storage {
     if (unreadable || offset + out.size() > bytes.size()) {
       return false;
     }
-    std::copy_n(bytes.begin() + offset, out.size(), out.begin());
+    std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(offset), out.size(), out.begin());
     return true;
   }
   bool write(std::uint32_t offset, std::span<const std::uint8_t> in) override {

@@ -37,6 +37,15 @@ class Line {
   std::size_t length_ = 0;
 };
 
+// string_view::substr throws out_of_range, which would link libstdc++'s exception paths (and
+// abort, malloc) into a -fno-exceptions image: these clamp instead.
+std::string_view head(std::string_view s, std::size_t n) {
+  return {s.data(), std::min(n, s.size())};
+}
+std::string_view tail(std::string_view s, std::size_t from) {
+  return from >= s.size() ? std::string_view{} : std::string_view(s.data() + from, s.size() - from);
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') {
     s.remove_prefix(1);
@@ -51,8 +60,8 @@ std::string_view trim(std::string_view s) {
 std::string_view word(std::string_view& s) {
   s = trim(s);
   const std::size_t end = s.find(' ');
-  const std::string_view w = s.substr(0, end);
-  s = end == std::string_view::npos ? std::string_view{} : trim(s.substr(end));
+  const std::string_view w = head(s, end);
+  s = end == std::string_view::npos ? std::string_view{} : trim(tail(s, end));
   return w;
 }
 
@@ -166,7 +175,7 @@ void Console::run(std::string_view text) {
     host_.reboot(command == "factory-reset");
   } else {
     Line line;
-    line.add("unknown command '").add(command.substr(0, 20)).add("'");
+    line.add("unknown command '").add(head(command, 20)).add("'");
     error(line.view(), "try help");
   }
 }
@@ -198,8 +207,8 @@ void Console::get(std::string_view key) {
     return;
   }
   const std::size_t dot = key.find('.');
-  const std::string_view family = key.substr(0, dot);
-  const int index = dot == std::string_view::npos ? -1 : sensor_index(key.substr(dot + 1));
+  const std::string_view family = head(key, dot);
+  const int index = dot == std::string_view::npos ? -1 : sensor_index(tail(key, dot + 1));
   if (index >= 0 && family == "interval") {
     host_.reply(line.number(config_.sample_interval_ms[static_cast<std::size_t>(index)]).view());
   } else if (index >= 0 && family == "addr") {
@@ -228,8 +237,8 @@ void Console::set(std::string_view key, std::string_view value) {
     config_.link_baud = baud;
   } else {
     const std::size_t dot = key.find('.');
-    const std::string_view family = key.substr(0, dot);
-    const int index = dot == std::string_view::npos ? -1 : sensor_index(key.substr(dot + 1));
+    const std::string_view family = head(key, dot);
+    const int index = dot == std::string_view::npos ? -1 : sensor_index(tail(key, dot + 1));
     if (index < 0 || (family != "interval" && family != "addr")) {
       error("unknown key", "try help");
       return;
@@ -253,7 +262,10 @@ void Console::set(std::string_view key, std::string_view value) {
     }
   }
   Line line;
-  host_.reply(line.add("ok ").add(key).add(" set (save to keep it)").view());
+  line.add("ok ").add(key).add(" set (save to keep it");
+  host_.reply(
+      line.add(key == "device_id" || key == "link_baud" ? "; used from the next boot)" : ")")
+          .view());
 }
 
 }  // namespace edge::firmware

@@ -49,14 +49,16 @@ class ConsoleTest : public ::testing::Test {
 };
 
 TEST_F(ConsoleTest, SetThenGetThenSave) {
-  EXPECT_EQ(send("set device_id 0xA1\r\n"), "ok device_id set (save to keep it)\n");
+  EXPECT_EQ(send("set device_id 0xA1\r\n"),
+            "ok device_id set (save to keep it; used from the next boot)\n");
   EXPECT_EQ(config.device_id, 0xA1U);
   EXPECT_EQ(send("get device_id\n"), "ok device_id = 0xa1\n");
   EXPECT_EQ(send("set interval.dps310 250\n"), "ok interval.dps310 set (save to keep it)\n");
   EXPECT_EQ(config.sample_interval_ms[1], 250U);
   EXPECT_EQ(send("set addr.tmp105 0x49\n"), "ok addr.tmp105 set (save to keep it)\n");
   EXPECT_EQ(config.i2c_address[0], 0x49U);
-  EXPECT_EQ(send("  set   link_baud   921600  \n"), "ok link_baud set (save to keep it)\n");
+  EXPECT_EQ(send("  set   link_baud   921600  \n"),
+            "ok link_baud set (save to keep it; used from the next boot)\n");
   EXPECT_EQ(send("save\n"), "ok saved\n");
   EXPECT_EQ(host.saved.device_id, 0xA1U);
   EXPECT_EQ(host.saved.link_baud, 921600U);

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "edge/firmware/config_store.h"
 #include "edge/platform/platform.h"
 
 namespace edge::platform {
@@ -78,6 +79,58 @@ void init() {
   } else {
     g_console.open(STDIN_FILENO, STDERR_FILENO);
   }
+}
+
+namespace {
+
+// The configuration as a file (EDGE_CONFIG_FILE), created zero-filled: the store treats that
+// as never written.
+class FileStorage final : public firmware::Storage {
+ public:
+  static constexpr std::uint32_t kBytes = 2 * firmware::kSlotBytes;
+  bool open(const char* path) {
+    fd_ = ::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    return fd_ >= 0 && ::ftruncate(fd_, kBytes) == 0;
+  }
+  bool read(std::uint32_t offset, std::span<std::uint8_t> out) override {
+    return ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset)) ==
+           static_cast<ssize_t>(out.size());
+  }
+  bool write(std::uint32_t offset, std::span<const std::uint8_t> bytes) override {
+    return ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(offset)) ==
+               static_cast<ssize_t>(bytes.size()) &&
+           ::fdatasync(fd_) == 0;
+  }
+  [[nodiscard]] std::uint32_t size() const override { return kBytes; }
+
+ private:
+  int fd_ = -1;
+};
+
+FileStorage g_file_storage;
+
+}  // namespace
+
+firmware::Storage* config_storage() {
+  static const bool opened = [] {
+    const char* path = std::getenv("EDGE_CONFIG_FILE");
+    return path != nullptr && *path != '\0' && g_file_storage.open(path);
+  }();
+  return opened ? &g_file_storage : nullptr;
+}
+
+std::span<firmware::SensorSource* const> sensors() {
+  return {};  // emulated (host-sim) and /dev/i2c-N (Linux) sensors come with the agent work
+}
+
+void delay_us(std::uint32_t microseconds) {
+  const timespec wait{static_cast<time_t>(microseconds / 1'000'000U),
+                      static_cast<long>(microseconds % 1'000'000U) * 1000L};
+  ::nanosleep(&wait, nullptr);
+}
+
+void reboot() {
+  halt(3);  // a supervisor (systemd, the test) starts the process again
 }
 
 bus::I2cBus* i2c_bus(unsigned /*index*/) {

@@ -83,14 +83,14 @@ class Sht3x {
 
   /// CRC-8 over `bytes` (Table 20).
   static constexpr std::uint8_t crc8(std::span<const std::uint8_t> bytes) {
-    std::uint8_t crc = 0xFF;
+    std::uint32_t crc = 0xFF;  // unsigned arithmetic throughout: no promotion to int
     for (const std::uint8_t byte : bytes) {
       crc ^= byte;
       for (int bit = 0; bit < 8; ++bit) {
-        crc = static_cast<std::uint8_t>((crc & 0x80U) != 0U ? (crc << 1U) ^ 0x31U : crc << 1U);
+        crc = ((crc & 0x80U) != 0U ? (crc << 1U) ^ 0x31U : crc << 1U) & 0xFFU;
       }
     }
-    return crc;
+    return static_cast<std::uint8_t>(crc);
   }
 
   /// T = -45 + 175 * raw / 65535 °C (section 4.13), in milli-degrees, rounded to nearest.

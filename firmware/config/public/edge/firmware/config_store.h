@@ -67,6 +67,8 @@ class ConfigStore {
   /// Writes `config` into the slot not holding the newest valid copy. Returns false when the
   /// storage is too small or the write failed (the other copy is then still intact).
   bool save(const DeviceConfig& config);
+  /// Erases both copies (factory reset): the next load() gives defaults. False on a failed write.
+  bool erase();
 
  private:
   Storage& storage_;

@@ -12,6 +12,10 @@
 namespace edge::bus {
 class I2cBus;
 }
+namespace edge::firmware {
+class Storage;
+class SensorSource;
+}  // namespace edge::firmware
 
 namespace edge::platform {
 
@@ -47,6 +51,16 @@ std::uint64_t monotonic_us();
 /// Stops the program with `exit_code`: the emulator's exit status under QEMU (semihosting) or
 /// the process's on Linux; a reset on hardware.
 [[noreturn]] void halt(int exit_code);
+/// Restarts the device: a system reset on a microcontroller (QEMU resets the machine), exit
+/// status 3 for a supervisor to restart a Linux or host process.
+[[noreturn]] void reboot();
+/// The small non-volatile area holding the device configuration (an I2C EEPROM, a flash page,
+/// a file), or nullptr when the board has none.
+firmware::Storage* config_storage();
+/// The board's sensors (board.json "i2c" devices with a driver), in board.json order.
+std::span<firmware::SensorSource* const> sensors();
+/// Waits `microseconds` (a busy wait on a microcontroller).
+void delay_us(std::uint32_t microseconds);
 /// Writes a line to wherever test output goes (semihosting under QEMU, stdout on Linux).
 void test_log(const char* line);
 
