@@ -1,0 +1,199 @@
+"""The real Cortex-M firmware in qemu-system-arm -M lm3s6965evb with QEMU's own sensor and
+EEPROM models on its I2C bus: the link UART goes to a running edge-gatewayd over a TCP
+chardev, the console UART to this test over another. Run by the lm3s6965evb preset's ctest
+(after the host preset has built the gateway)."""
+
+import json
+import os
+import random
+import socket
+import subprocess
+import time
+import unittest
+
+from harness import Daemon, GatewayTestCase, edgectl, free_port, stats, wait_for
+
+DEVICE = "0000000000c0ffee"
+
+
+def firmware_elf():
+    path = os.environ.get("EDGE_FIRMWARE_ELF", "")
+    if not os.path.isfile(path):
+        raise AssertionError(f"set EDGE_FIRMWARE_ELF to the lm3s6965evb image (got {path!r})")
+    return path
+
+
+class QemuBoard(Daemon):
+    """The lm3s6965evb under QEMU; its EEPROM is a file, so settings survive a restart."""
+
+    def __init__(self, workdir, link_port):
+        self.workdir = workdir
+        self.link_port = link_port
+        self.console_port = free_port()
+        self.eeprom = os.path.join(workdir, "eeprom.bin")
+        if not os.path.exists(self.eeprom):
+            with open(self.eeprom, "wb") as f:
+                f.write(bytes(4096))  # rom-size in board.json; all zero: never written
+        with open(os.environ["EDGE_BOARD_JSON"]) as f:
+            self.board = json.load(f)
+        self.log_path = os.path.join(workdir, "qemu.log")
+        self.sock = None
+
+    def args(self):
+        qemu = self.board["qemu"]
+        args = [os.environ.get("EDGE_QEMU_SYSTEM_ARM", "qemu-system-arm"), "-M", qemu["machine"],
+                "-display", "none", "-monitor", "none",
+                "-drive", f"file={self.eeprom},if=none,format=raw,id=eeprom"]
+        for device in self.board["i2c"]["bus0"]["devices"]:
+            spec = f"{device['qemu_device']},address={device['address']}"
+            if device["qemu_props"]:
+                spec += "," + device["qemu_props"]
+            if device.get("role") == "config-store":
+                spec += ",drive=eeprom"
+            args += ["-device", spec]
+        return args + [
+            "-serial", f"tcp:127.0.0.1:{self.link_port},reconnect=1",
+            "-serial", f"tcp:127.0.0.1:{self.console_port},server=on,wait=off",
+            "-kernel", firmware_elf()]
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args(), stdout=log, stderr=log)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", self.console_port), timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise AssertionError(f"QEMU's console did not open:\n{self.log()}")
+                time.sleep(0.05)
+        self.sock.settimeout(0.2)
+        self.received = ""
+        return self
+
+    def stop(self):
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+        return super().stop()
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def read_until(self, text, timeout=10):
+        deadline = time.monotonic() + timeout
+        while text not in self.received:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"console never said {text!r}; it said:\n{self.received}")
+            try:
+                data = self.sock.recv(4096)
+                if not data:
+                    raise AssertionError(f"console closed; it said:\n{self.received}")
+                self.received += data.decode(errors="replace")
+            except socket.timeout:
+                pass
+        head, _, rest = self.received.partition(text)
+        self.received = rest
+        return head + text
+
+    def drain_until_quiet(self, timeout, quiet=1.0):
+        """Reads until the console has been silent for `quiet` seconds."""
+        deadline = time.monotonic() + timeout
+        last = time.monotonic()
+        while time.monotonic() - last < quiet:
+            if time.monotonic() > deadline:
+                raise AssertionError("the console never went quiet")
+            try:
+                if self.sock.recv(65536):
+                    last = time.monotonic()
+            except socket.timeout:
+                pass
+
+    def command(self, line, expect="ok"):
+        """Sends a console line; returns the reply line that starts with `expect`."""
+        self.received = ""
+        self.sock.sendall(line.encode() + b"\r\n")
+        self.read_until(expect)
+        return expect + self.read_until("\r\n")
+
+
+class QemuBoardTest(GatewayTestCase):
+    def setUp(self):
+        super().setUp()
+        self.link_port = free_port()
+        self.gw = self.gateway("--tcp", f"127.0.0.1:{self.link_port}")
+        self.board = QemuBoard(self.workdir, self.link_port)
+        self.addCleanup(self.board.stop)
+
+    def events_of(self, device):
+        lines = edgectl(self.gw.state_dir, "buffer", "dump", "--json").splitlines()
+        return [e["event"] for e in map(json.loads, lines) if e["event"]["device"] == device]
+
+    def test_console_configures_the_device_and_its_events_reach_the_gateway(self):
+        board = self.board.start()
+        board.command("set device_id 0xC0FFEE")
+        board.command("set interval.tmp105 200")
+        board.command("set interval.lsm303dlhc 0")  # off
+        self.assertEqual(board.command("save"), "ok saved\r\n")
+        board.command("reboot")
+        board.read_until(f"device 0xc0ffee boot 2")
+        self.assertIn("= 200", board.command("get interval.tmp105"))
+        # Events reach the gateway under the new identity and are acked after commit.
+        wait_for(lambda: len(self.events_of(DEVICE)) >= 20, 30, "20 events from the board")
+        events = self.events_of(DEVICE)
+        self.assertTrue(all(e["boot"] == 2 for e in events))
+        seqs = [e["seq"] for e in events]
+        self.assertEqual(seqs, sorted(seqs))
+        sensors = {e["sensor"] for e in events}
+        self.assertEqual(sensors, {"tmp105", "dps310"}, "lsm303dlhc was turned off")
+        # The readings are QEMU's models' values: TMP105 resets to 0 C; the DPS310 model's
+        # fixed raw values compensate to 24.738 C and 92946.3 Pa.
+        tmp105 = [e["reading"] for e in events if e["sensor"] == "tmp105"]
+        self.assertTrue(all(r == {"type": "temperature", "celsius": 0.0} for r in tmp105), tmp105)
+        pressure = [e["reading"]["pascal"] for e in events
+                    if e["sensor"] == "dps310" and e["reading"]["type"] == "pressure"]
+        self.assertTrue(pressure and all(abs(p - 92946.3) < 1.0 for p in pressure), pressure)
+        status = board.command("status", "ok ring=")
+        self.assertIn("link=up", status)
+        acked = int(status.split(" acked=")[1].split()[0])
+        self.assertGreater(acked, 0)
+        # tmp105 every 200 ms against dps310 every 1 s (2 events each).
+        self.assertGreater(len(tmp105), len(pressure) * 2)
+
+    def test_settings_and_boot_counter_survive_a_power_cycle(self):
+        board = self.board.start()
+        board.command("set device_id 0xC0FFEE")
+        board.command("save")
+        board.stop()
+        board.start()  # a new QEMU on the same EEPROM file: a power cycle
+        self.assertIn("device_id=0xc0ffee boot=2", board.command("status", "ok device_id="))
+        board.stop()
+        board.start()
+        self.assertIn("boot=3", board.command("status", "ok device_id="))
+        board.command("factory-reset")
+        board.read_until("(new device: defaults)")
+        self.assertIn("device_id=0x0 boot=1", board.command("status", "ok device_id="))
+
+    def test_garbage_on_the_console_is_refused_and_the_next_command_works(self):
+        board = self.board.start()
+        rng = random.Random(5)
+        noise = bytes(rng.getrandbits(8) for _ in range(1 << 20))
+        board.sock.settimeout(30)
+        started = time.monotonic()
+        board.sock.sendall(noise + b"\r\n")  # ends the noise's last line
+        board.sock.settimeout(0.2)
+        board.drain_until_quiet(60)
+        reply = board.command("status", "ok ring=")
+        elapsed = time.monotonic() - started
+        self.assertIn("link=", reply)
+        errors = int(reply.split("console_errors=")[1].split()[0])
+        self.assertGreater(errors, 100, "the noise was refused line by line")
+        self.assertEqual(board.command("get interval.tmp105"), "ok interval.tmp105 = 1000\r\n",
+                         "nothing the noise said changed a setting")
+        print(f"\n1 MiB of noise into the console UART: {errors} refused lines, {elapsed:.1f} s")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
