@@ -228,14 +228,11 @@ SensorResult<Bme280::Reading> Bme280::read() {
 }
 
 bus::BusStatus Bme280::read_regs(std::uint8_t reg, std::span<std::uint8_t> out) {
-  const std::array<std::uint8_t, 1> tx{reg};
-  return bus_.write_read(address_, tx, out);
+  return bus::read_registers(bus_, address_, reg, out);
 }
 
 bus::BusStatus Bme280::write_reg(std::uint8_t reg, std::uint8_t value) {
-  // One register per transfer (multi-byte writes are register/data pairs, section 6.2.1).
-  const std::array<std::uint8_t, 2> tx{reg, value};
-  return bus_.write_read(address_, tx, {});
+  return bus::write_register(bus_, address_, reg, value);
 }
 
 }  // namespace edge::drivers

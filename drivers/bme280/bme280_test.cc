@@ -16,6 +16,8 @@
 namespace edge::drivers {
 namespace {
 
+using emulator::FaultAt;
+
 using emulator::Bme280Emulator;
 constexpr Bme280::Calibration kCal = Bme280Emulator::kExampleCalibration;
 
@@ -43,31 +45,6 @@ Double reference(const Bme280::Calibration& c, const Bme280::Raw& raw) {
   h = std::clamp(h * (1.0 - c.h1 * h / 524288.0), 0.0, 100.0);
   return {fine_d / 5120.0, p, h};
 }
-
-// Forwards to the emulated bus and runs `fault` just before transfer number `at` (0-based).
-class FaultAt final : public bus::I2cBus {
- public:
-  explicit FaultAt(emulator::EmulatedI2cBus& inner) : inner_(inner) {}
-  void arm(int at, std::function<void()> fault) {
-    at_ = at;
-    fault_ = std::move(fault);
-  }
-  bus::BusStatus write_read(std::uint8_t address, std::span<const std::uint8_t> tx,
-                            std::span<std::uint8_t> rx) override {
-    if (at_-- == 0 && fault_) {
-      fault_();
-    }
-    ++count_;
-    return inner_.write_read(address, tx, rx);
-  }
-  [[nodiscard]] int count() const { return count_; }
-
- private:
-  emulator::EmulatedI2cBus& inner_;
-  int at_ = -1;
-  int count_ = 0;
-  std::function<void()> fault_;
-};
 
 class Bme280Test : public ::testing::Test {
  protected:

@@ -182,13 +182,11 @@ SensorResult<std::uint8_t> Dps310::set_meas_ctrl(std::uint8_t ctrl) {
 }
 
 bus::BusStatus Dps310::read_regs(std::uint8_t reg, std::span<std::uint8_t> out) {
-  const std::array<std::uint8_t, 1> tx{reg};
-  return bus_.write_read(address_, tx, out);
+  return bus::read_registers(bus_, address_, reg, out);
 }
 
 bus::BusStatus Dps310::write_reg(std::uint8_t reg, std::uint8_t value) {
-  const std::array<std::uint8_t, 2> tx{reg, value};
-  return bus_.write_read(address_, tx, {});
+  return bus::write_register(bus_, address_, reg, value);
 }
 
 }  // namespace edge::drivers

@@ -14,6 +14,8 @@
 namespace edge::drivers {
 namespace {
 
+using emulator::FaultAt;
+
 using emulator::Dps310Emulator;
 
 // The coefficients QEMU 7.2 ships (bytes 0x10..0x21 of its reset image), decoded by hand with the
@@ -33,32 +35,6 @@ Compensated reference(const Dps310::Coefficients& c, std::int32_t raw_p, double 
   return {c.c0 * 0.5 + c.c1 * t,
           c.c00 + p * (c.c10 + p * (c.c20 + p * c.c30)) + t * c.c01 + t * p * (c.c11 + p * c.c21)};
 }
-
-// Forwards to the emulated bus and runs `fault` just before transfer number `at` (0-based), so a
-// fault can land on any single transfer inside init() or read().
-class FaultAt final : public bus::I2cBus {
- public:
-  explicit FaultAt(emulator::EmulatedI2cBus& inner) : inner_(inner) {}
-  void arm(int at, std::function<void()> fault) {
-    at_ = at;
-    fault_ = std::move(fault);
-  }
-  bus::BusStatus write_read(std::uint8_t address, std::span<const std::uint8_t> tx,
-                            std::span<std::uint8_t> rx) override {
-    if (at_-- == 0 && fault_) {
-      fault_();
-    }
-    ++count_;
-    return inner_.write_read(address, tx, rx);
-  }
-  [[nodiscard]] int count() const { return count_; }
-
- private:
-  emulator::EmulatedI2cBus& inner_;
-  int at_ = -1;
-  int count_ = 0;
-  std::function<void()> fault_;
-};
 
 class Dps310Test : public ::testing::Test {
  protected:

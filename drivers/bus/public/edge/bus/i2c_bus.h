@@ -32,4 +32,18 @@ class I2cBus {
   ~I2cBus() = default;
 };
 
+/// The register-pointer read most chips use: writes `reg`, then reads out.size() bytes from it on.
+inline BusStatus read_registers(I2cBus& bus, std::uint8_t address, std::uint8_t reg,
+                                std::span<std::uint8_t> out) {
+  const std::uint8_t pointer[1] = {reg};
+  return bus.write_read(address, pointer, out);
+}
+
+/// Writes one register: the register address, then its value, in one transfer.
+inline BusStatus write_register(I2cBus& bus, std::uint8_t address, std::uint8_t reg,
+                                std::uint8_t value) {
+  const std::uint8_t bytes[2] = {reg, value};
+  return bus.write_read(address, bytes, {});
+}
+
 }  // namespace edge::bus

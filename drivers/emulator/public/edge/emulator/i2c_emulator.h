@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 
@@ -119,6 +120,31 @@ class EmulatedI2cBus final : public bus::I2cBus {
   std::size_t corrupt_index_ = 0;
   std::uint8_t corrupt_mask_ = 0;
   std::size_t transfers_ = 0;
+};
+
+// Forwards to the emulated bus and runs `fault` just before transfer number `at` (0-based).
+class FaultAt final : public bus::I2cBus {
+ public:
+  explicit FaultAt(EmulatedI2cBus& inner) : inner_(inner) {}
+  void arm(int at, std::function<void()> fault) {
+    at_ = at;
+    fault_ = std::move(fault);
+  }
+  bus::BusStatus write_read(std::uint8_t address, std::span<const std::uint8_t> tx,
+                            std::span<std::uint8_t> rx) override {
+    if (at_-- == 0 && fault_) {
+      fault_();
+    }
+    ++count_;
+    return inner_.write_read(address, tx, rx);
+  }
+  [[nodiscard]] int count() const { return count_; }
+
+ private:
+  EmulatedI2cBus& inner_;
+  int at_ = -1;
+  int count_ = 0;
+  std::function<void()> fault_;
 };
 
 }  // namespace edge::emulator
