@@ -8,6 +8,8 @@
 //   edgectl sub [--broker URI] [--topic T] [--share GROUP] [--count N] [--timeout-s S]
 //               [--protocol 5|3.1.1] [--cafile PEM] [--cert PEM] [--key PEM]
 //               [--username U] [--password P]
+//   edgectl console PORT                       a device's serial console (see device_console.h)
+//   edgectl config apply PORT device.toml [--reboot]
 //
 // Exit status: 0, 1 when the buffer cannot be read, 2 on a usage or config error.
 #include <CLI/CLI.hpp>
@@ -17,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "device_console.h"
 #include "edge/gateway/aligned_copy.h"
 #include "edge/gateway/buffer.h"
 #include "edge/gateway/config.h"
@@ -101,7 +104,26 @@ static int run(int argc, char** argv) {
   sub_cmd->add_option("--key", sub.key_file, "PEM private key of --cert")->check(CLI::ExistingFile);
   sub_cmd->add_option("--username", sub.username, "MQTT user name");
   sub_cmd->add_option("--password", sub.password, "MQTT password (needs --username)");
+  std::string console_port;
+  auto* console_cmd = app.add_subcommand("console", "a device's serial console, interactively");
+  console_cmd->add_option("port", console_port, "serial device PATH[:BAUD] or tcp:HOST:PORT")
+      ->required();
+  auto* config_cmd = app.add_subcommand("config", "device configuration over its console");
+  std::string device_file;
+  bool reboot_after = false;
+  auto* apply_cmd = config_cmd->add_subcommand("apply", "set and save settings from a TOML file");
+  apply_cmd->add_option("port", console_port, "serial device PATH[:BAUD] or tcp:HOST:PORT")
+      ->required();
+  apply_cmd->add_option("file", device_file, "device.toml")->required();
+  apply_cmd->add_flag("--reboot", reboot_after, "reboot the device afterwards");
+  config_cmd->require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
+  if (console_cmd->parsed()) {
+    return edge::edgectl::run_console(console_port);
+  }
+  if (apply_cmd->parsed()) {
+    return edge::edgectl::run_config_apply(console_port, device_file, reboot_after);
+  }
   if (sub_cmd->parsed()) {
     return edge::edgectl::run_sub(sub);
   }

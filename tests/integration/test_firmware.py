@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from harness import Daemon, GatewayTestCase, edgectl, free_port, stats, wait_for
+from harness import Daemon, GatewayTestCase, binary, edgectl, free_port, stats, wait_for
 
 DEVICE = "0000000000c0ffee"
 
@@ -175,6 +175,39 @@ class QemuBoardTest(GatewayTestCase):
         board.command("factory-reset")
         board.read_until("(new device: defaults)")
         self.assertIn("device_id=0x0 boot=1", board.command("status", "ok device_id="))
+
+    def config_apply(self, text, *extra):
+        path = os.path.join(self.workdir, "device.toml")
+        with open(path, "w") as f:
+            f.write(text)
+        self.board.sock.close()  # one client at a time on QEMU's console chardev
+        out = subprocess.run([binary("edgectl"), "config", "apply",
+                              f"tcp:127.0.0.1:{self.board.console_port}", path, *extra],
+                             capture_output=True, text=True, timeout=60)
+        self.board.sock = socket.create_connection(("127.0.0.1", self.board.console_port))
+        self.board.sock.settimeout(0.2)
+        return out
+
+    def test_edgectl_config_apply_sets_saves_and_reports_changes(self):
+        self.board.start()
+        out = self.config_apply('device_id = "0xC0FFEE"\n[interval]\ntmp105 = 250\n'
+                                'dps310 = 1000\n', "--reboot")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("device_id: 0x0 -> 0xc0ffee", out.stdout)
+        self.assertIn("interval.tmp105: 1000 -> 250", out.stdout)
+        self.assertNotIn("interval.dps310", out.stdout, "unchanged settings are not reported")
+        self.assertIn("2 setting(s) changed, saved, rebooting", out.stdout)
+        wait_for(lambda: len(self.events_of(DEVICE)) > 0, 30, "events under the new device id")
+        # A value the device refuses: the key and the device's reason, exit 1, nothing saved.
+        out = self.config_apply("[interval]\ntmp105 = 5\n")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("key 'interval.tmp105' = 5 refused by the device: error: interval must be",
+                      out.stderr)
+        self.assertIn("= 250", self.board.command("get interval.tmp105"))
+        # A bad file never reaches the device.
+        out = self.config_apply("[interval]\ntmp105 = [1]\n")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("key 'interval.tmp105'", out.stderr)
 
     def test_garbage_on_the_console_is_refused_and_the_next_command_works(self):
         board = self.board.start()
