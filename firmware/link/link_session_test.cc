@@ -118,9 +118,9 @@ TEST_F(LinkSessionTest, UnackedEventsAreSentAgainAfterTheTimeout) {
   produce(2);
   session.poll(0);
   drain();
-  session.poll(LinkSession<16>::kAckTimeoutUs - 1);
+  session.poll(kAckTimeoutUs - 1);
   EXPECT_TRUE(drain().batches.empty());
-  session.poll(LinkSession<16>::kAckTimeoutUs + 1);
+  session.poll(kAckTimeoutUs + 1);
   EXPECT_EQ(drain().batches, (std::vector<std::vector<std::uint32_t>>{{0, 1}}));
   EXPECT_EQ(session.stats().retransmits, 2U);
 }
@@ -179,18 +179,18 @@ TEST_F(LinkSessionTest, RingDropsAreReportedInEveryBatch) {
 
 TEST_F(LinkSessionTest, HelloIsRepeatedUntilTheGatewayAnswers) {
   session.poll(0);
-  session.poll(LinkSession<16>::kHelloIntervalUs + 1);
+  session.poll(kHelloIntervalUs + 1);
   int hellos = 0;
   for (const wire::Body kind : drain().kinds) {
     hellos += kind == wire::Body::Hello ? 1 : 0;
   }
   EXPECT_EQ(hellos, 2);
   produce(1);
-  session.poll(LinkSession<16>::kHelloIntervalUs + 2);
+  session.poll(kHelloIntervalUs + 2);
   drain();
   ack(wire::AckStatus::Ok, {{0, 0}});
-  session.poll(LinkSession<16>::kHelloIntervalUs + 3);
-  session.poll(3 * LinkSession<16>::kHelloIntervalUs);
+  session.poll(kHelloIntervalUs + 3);
+  session.poll(3 * kHelloIntervalUs);
   for (const wire::Body kind : drain().kinds) {
     EXPECT_NE(kind, wire::Body::Hello);
   }

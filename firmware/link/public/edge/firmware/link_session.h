@@ -44,14 +44,16 @@ struct LinkStats {
   std::uint32_t send_failures = 0;   // the link took less than a whole frame
 };
 
+// The session's named bounds.
+inline constexpr std::uint64_t kAckTimeoutUs = 500'000;        // resend an unacked batch after
+inline constexpr std::uint64_t kBusyBackoffMinUs = 50'000;     // Busy without retry_after_ms:
+inline constexpr std::uint64_t kBusyBackoffMaxUs = 2'000'000;  // doubling from min to max
+inline constexpr std::uint64_t kHelloIntervalUs = 5'000'000;   // Hello again until answered
+
 template <std::size_t Capacity>
 class LinkSession {
  public:
   using Ring = EventRing<Capacity, wire::kMaxEventSize>;
-  static constexpr std::uint64_t kAckTimeoutUs = 500'000;
-  static constexpr std::uint64_t kBusyBackoffMinUs = 50'000;
-  static constexpr std::uint64_t kBusyBackoffMaxUs = 2'000'000;
-  static constexpr std::uint64_t kHelloIntervalUs = 5'000'000;
 
   LinkSession(platform::ByteStream& link, Ring& ring, DeviceIdentity identity)
       : link_(link), ring_(ring), id_(identity) {}
