@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <string>
 
+#include "edge/bus/linux_i2c_bus.h"
 #include "edge/firmware/config_store.h"
 #include "edge/platform/platform.h"
 
@@ -133,8 +135,21 @@ void reboot() {
   halt(3);  // a supervisor (systemd, the test) starts the process again
 }
 
-bus::I2cBus* i2c_bus(unsigned /*index*/) {
-  return nullptr;  // host-sim and Linux agents: emulated and /dev/i2c-N buses come with #6
+bus::I2cBus* i2c_bus(unsigned index) {
+  // Bus 0 is the adapter named by EDGE_I2C_BUS (e.g. /dev/i2c-1 on a Raspberry Pi).
+  static bus::LinuxI2cBus adapter;
+  static const bool opened = [] {
+    const char* path = std::getenv("EDGE_I2C_BUS");
+    if (path == nullptr || *path == '\0') {
+      return false;
+    }
+    const std::string why = adapter.open(path);
+    if (!why.empty()) {
+      std::fprintf(stderr, "i2c: %s\n", why.c_str());
+    }
+    return why.empty();
+  }();
+  return index == 0 && opened ? &adapter : nullptr;
 }
 
 ByteStream& link() {
