@@ -1,9 +1,7 @@
 #include "device_console.h"
 
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +12,8 @@
 #include <sys/socket.h>
 #include <utility>
 #include <vector>
+
+#include "link_io.h"
 
 #define TOML_HEADER_ONLY 1
 #define TOML_EXCEPTIONS 1
@@ -55,36 +55,25 @@ int open_port(const std::string& port, std::string& why) {
     }
     return fd;
   }
+  // A serial device: the gateway's own opener (raw 8N1, no flow control, non-blocking).
   std::string path = port;
-  speed_t speed = B115200;
+  std::uint32_t baud = 115200;
   if (const auto colon = port.rfind(':'); colon != std::string::npos) {
     path = port.substr(0, colon);
-    const std::string baud = port.substr(colon + 1);
-    const std::pair<const char*, speed_t> rates[] = {
-        {"9600", B9600},     {"19200", B19200},   {"38400", B38400},   {"57600", B57600},
-        {"115200", B115200}, {"230400", B230400}, {"460800", B460800}, {"921600", B921600}};
-    speed = 0;
-    for (const auto& [text, value] : rates) {
-      speed = baud == text ? value : speed;
-    }
-    if (speed == 0) {
-      why = "unsupported baud rate " + baud;
+    const std::string text = port.substr(colon + 1);
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+        text.size() > 7) {
+      why = "unsupported baud rate " + text;
       return -1;
     }
+    baud = static_cast<std::uint32_t>(std::stoul(text));
   }
-  const int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) {
-    why = "cannot open " + path + ": " + std::strerror(errno);
+  auto opened = gateway::open_serial(path, baud);
+  if (auto* error = std::get_if<std::string>(&opened)) {
+    why = *error;
     return -1;
   }
-  termios tio{};
-  if (::tcgetattr(fd, &tio) == 0) {
-    ::cfmakeraw(&tio);
-    ::cfsetispeed(&tio, speed);
-    ::cfsetospeed(&tio, speed);
-    ::tcsetattr(fd, TCSANOW, &tio);
-  }
-  return fd;
+  return std::get<int>(opened);
 }
 
 // Line-oriented exchange with the device console.
