@@ -9,7 +9,8 @@
 
 #include "edge/drivers/at24c.h"
 #include "edge/firmware/config_store.h"
-#include "edge/firmware/sensor_adapters.h"
+#include "edge/board/board_sensors.h"
+#include "edge/firmware/sensor_set.h"
 #include "stellaris_i2c.h"
 
 namespace edge::platform {
@@ -116,12 +117,9 @@ class EepromStorage final : public firmware::Storage {
 
 EepromStorage g_eeprom(g_i2c0);
 
-// board.json i2c.bus0 devices with a driver. QEMU's LSM303DLHC model right-aligns the
-// temperature bits.
-firmware::Tmp105Source g_tmp105(g_i2c0);
-firmware::Dps310Source g_dps310(g_i2c0);
-firmware::Lsm303dlhcSource g_lsm303(g_i2c0, drivers::Lsm303dlhcMag::TempLayout::kRightAligned);
-firmware::SensorSource* const g_sensors[] = {&g_tmp105, &g_dps310, &g_lsm303};
+// board.json i2c devices with a driver (QEMU's LSM303DLHC model right-aligns the temperature
+// bits: its entry says "temp-right-aligned").
+firmware::SensorSet<board::kSensors.size()> g_sensors;
 
 }  // namespace
 
@@ -137,7 +135,7 @@ void init() {
 }
 
 std::span<firmware::SensorSource* const> sensors() {
-  return g_sensors;
+  return g_sensors.build(board::kSensors, i2c_bus, delay_us);
 }
 
 firmware::Storage* config_storage() {

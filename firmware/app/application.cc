@@ -81,6 +81,9 @@ void Application::boot(std::uint64_t now_us) {
     reply("warning: the boot counter could not be saved; event IDs may repeat after a reset");
   }
   for (std::size_t i = 0; i < sensors_.size(); ++i) {
+    if (config_.i2c_address[i] != 0) {
+      sensors_[i]->set_address(config_.i2c_address[i]);  // `set addr.<sensor>`, saved
+    }
     const auto ready = sensors_[i]->init();
     sensor_ready_[i] = ready.ok();
     next_sample_us_[i] = now_us + (ready.ok() ? 0 : kSensorRetryUs);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <random>
 #include <vector>
 
 namespace edge::firmware {
@@ -194,6 +195,41 @@ TEST_F(LinkSessionTest, HelloIsRepeatedUntilTheGatewayAnswers) {
   for (const wire::Body kind : drain().kinds) {
     EXPECT_NE(kind, wire::Body::Hello);
   }
+}
+
+// A mebibyte of hostile input on the device's link: random bytes, mixed with well-framed
+// (CRC-correct) random payloads that only the FlatBuffers verifier can refuse. No crash, every
+// refusal counted, the ring untouched, and the next genuine ack still frees it.
+TEST_F(LinkSessionTest, OneMebibyteOfRandomBytesThenAGenuineAck) {
+  produce(5);
+  session.poll(0);
+  drain();
+  std::mt19937 rng(11);
+  std::size_t fed = 0;
+  std::uint64_t now = kMs;
+  std::array<std::uint8_t, link::max_encoded_frame_size(link::kMaxFramePayload)> frame{};
+  while (fed < (std::size_t{1} << 20U)) {
+    std::vector<std::uint8_t> chunk(1 + rng() % 300);
+    for (auto& b : chunk) {
+      b = static_cast<std::uint8_t>(rng());
+    }
+    if (rng() % 4 == 0) {  // a valid frame around random payload bytes
+      const auto n = link::encode_frame(chunk, frame);
+      ASSERT_TRUE(n.ok());
+      chunk.assign(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(n.value()));
+    }
+    fed += chunk.size();
+    pipe.to_device.insert(pipe.to_device.end(), chunk.begin(), chunk.end());
+    session.poll(now += 10);
+  }
+  pipe.to_device.push_back(0x00);  // ends whatever frame the noise left open
+  session.poll(now += 10);
+  EXPECT_GT(session.stats().refused_frames, 1000U);
+  EXPECT_TRUE(pipe.to_device.empty()) << "the session read everything";
+  EXPECT_EQ(ring.size(), 5U) << "noise never acked anything";
+  ack(wire::AckStatus::Ok, {{0, 4}});
+  session.poll(now + 10);
+  EXPECT_EQ(ring.size(), 0U) << "the next genuine ack still works";
 }
 
 }  // namespace

@@ -139,9 +139,15 @@ endfunction()
 # A test program that runs on the board itself: under qemu-system-arm on a Cortex-M board
 # (semihosting carries its output and exit status), under qemu-user on ARM Linux, natively on
 # the host. Uses the small harness in firmware/testing (no GoogleTest on a microcontroller).
+# A board with nothing to run them on (real hardware, no emulator) sets
+# EDGE_BOARD_RUNS_TARGET_TESTS to OFF in its board.cmake: the image is still built, so it keeps
+# compiling and linking, but no test is registered.
 function(edge_add_target_test name)
   cmake_parse_arguments(arg "" "" "SOURCES;LIBS" ${ARGN})
   edge_firmware_image(${name} SOURCES ${arg_SOURCES} LIBS ${arg_LIBS} edge_target_test)
+  if(DEFINED EDGE_BOARD_RUNS_TARGET_TESTS AND NOT EDGE_BOARD_RUNS_TARGET_TESTS)
+    return()
+  endif()
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS "target" TIMEOUT 120
                        FAIL_REGULAR_EXPRESSION "FAILED")

@@ -8,6 +8,7 @@ import os
 import random
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -37,6 +38,7 @@ class QemuBoard(Daemon):
         with open(os.environ["EDGE_BOARD_JSON"]) as f:
             self.board = json.load(f)
         self.log_path = os.path.join(workdir, "qemu.log")
+        self.qmp_path = os.path.join(workdir, "qmp.sock")
         self.sock = None
 
     def args(self):
@@ -45,13 +47,14 @@ class QemuBoard(Daemon):
                 "-display", "none", "-monitor", "none",
                 "-drive", f"file={self.eeprom},if=none,format=raw,id=eeprom"]
         for device in self.board["i2c"]["bus0"]["devices"]:
-            spec = f"{device['qemu_device']},address={device['address']}"
+            spec = f"{device['qemu_device']},address={device['address']},id={device['chip']}"
             if device["qemu_props"]:
                 spec += "," + device["qemu_props"]
             if device.get("role") == "config-store":
                 spec += ",drive=eeprom"
             args += ["-device", spec]
         return args + [
+            "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
             "-serial", f"tcp:127.0.0.1:{self.link_port},reconnect=1",
             "-serial", f"tcp:127.0.0.1:{self.console_port},server=on,wait=off",
             "-kernel", firmware_elf()]
@@ -81,6 +84,26 @@ class QemuBoard(Daemon):
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+    def qom_set(self, device, prop, value):
+        """Sets a property of one of QEMU's device models at run time (QMP qom-set), as a
+        physical quantity changing under the sensor."""
+        with socket.socket(socket.AF_UNIX) as qmp:
+            qmp.settimeout(10)
+            qmp.connect(self.qmp_path)
+            reader = qmp.makefile("r")
+            json.loads(reader.readline())  # greeting
+            for command in ({"execute": "qmp_capabilities"},
+                            {"execute": "qom-set", "arguments": {
+                                "path": f"/machine/peripheral/{device}", "property": prop,
+                                "value": value}}):
+                qmp.sendall(json.dumps(command).encode() + b"\n")
+                while True:
+                    reply = json.loads(reader.readline())
+                    if "event" not in reply:
+                        break
+                if "error" in reply:
+                    raise AssertionError(f"QMP {command}: {reply['error']}")
 
     def read_until(self, text, timeout=10):
         deadline = time.monotonic() + timeout
@@ -117,6 +140,41 @@ class QemuBoard(Daemon):
         self.sock.sendall(line.encode() + b"\r\n")
         self.read_until(expect)
         return expect + self.read_until("\r\n")
+
+
+class NoisyLink:
+    """A relay between the board's link UART (QEMU connects to it) and the gateway that first
+    pours `noise` into the device, then carries both directions faithfully."""
+
+    def __init__(self, gateway_port, noise):
+        self.gateway_port = gateway_port
+        self.noise = noise
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets = [self.listener]
+        self.noise_sent = threading.Event()
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        device, _ = self.listener.accept()
+        gateway = socket.create_connection(("127.0.0.1", self.gateway_port))
+        self.sockets += [device, gateway]
+
+        def relay(src, dst):
+            try:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            except OSError:
+                pass
+
+        threading.Thread(target=relay, args=(device, gateway), daemon=True).start()
+        device.sendall(self.noise)
+        self.noise_sent.set()
+        relay(gateway, device)
+
+    def close(self):
+        for sock in self.sockets:
+            sock.close()
 
 
 class QemuBoardTest(GatewayTestCase):
@@ -161,6 +219,51 @@ class QemuBoardTest(GatewayTestCase):
         self.assertGreater(acked, 0)
         # tmp105 every 200 ms against dps310 every 1 s (2 events each).
         self.assertGreater(len(tmp105), len(pressure) * 2)
+
+    def test_a_temperature_set_in_qemu_is_what_the_board_reads_and_sends(self):
+        board = self.board.start()
+        board.command("set device_id 0xC0FFEE")
+        board.command("set interval.tmp105 100")
+        board.command("set interval.dps310 0")
+        board.command("set interval.lsm303dlhc 0")
+        board.command("save")
+        board.command("reboot")
+        board.read_until("device 0xc0ffee boot 2")
+        for milli_c, shown in ((23500, "23.500"), (-7250, "-7.250")):
+            board.qom_set("tmp105", "temperature", milli_c)
+            self.assertEqual(board.command("sensors"), f"ok tmp105 celsius={shown}\r\n")
+            wait_for(lambda: any(e["sensor"] == "tmp105" and
+                                 e["reading"]["celsius"] == milli_c / 1000
+                                 for e in self.events_of(DEVICE)),
+                     30, f"an event from the board with {milli_c / 1000} C")
+
+    def test_a_mebibyte_of_noise_on_the_link_is_refused_then_events_flow(self):
+        rng = random.Random(9)
+        noisy = NoisyLink(self.link_port, bytes(rng.getrandbits(8) for _ in range(1 << 20)))
+        self.addCleanup(noisy.close)
+        self.board.link_port = noisy.port
+        board = self.board.start()
+        started = time.monotonic()
+        self.assertTrue(noisy.noise_sent.wait(120), "the board never took the noise in")
+
+        def counter(name):
+            return int(board.command("status", "ok ring=").split(f" {name}=")[1].split()[0])
+
+        # Each zero byte ends a frame; random frames never pass the CRC.
+        frames = noisy.noise.count(0)
+        wait_for(lambda: counter("refused_frames") >= frames * 9 // 10, 120,
+                 f"about {frames} frames of noise refused one by one")
+        refused = counter("refused_frames")
+        elapsed = time.monotonic() - started
+        # Then the link works: a new identity's events reach the gateway and are acked.
+        board.command("set device_id 0xC0FFEE")
+        board.command("save")
+        board.command("reboot")
+        board.read_until("device 0xc0ffee boot 2")
+        wait_for(lambda: len(self.events_of(DEVICE)) >= 5, 60, "events after the noise")
+        wait_for(lambda: counter("acked") > 0, 30, "acks from the gateway")
+        print(f"\n1 MiB of noise into the link UART: {refused} of its "
+              f"{frames} frames refused within {elapsed:.1f} s")
 
     def test_settings_and_boot_counter_survive_a_power_cycle(self):
         board = self.board.start()

@@ -3,7 +3,8 @@
 //
 // The link and the console are the descriptors named by EDGE_LINK_FD and EDGE_CONSOLE_FD
 // (a pty, a socket, a serial port opened by whoever starts the process); by default the link is
-// stdout and the console is stdin/stderr, so the image can be tried by hand.
+// stdout and the console is stdin/stderr, so the image can be tried by hand. The I2C buses are
+// the board's own (boards/host-sim: emulated chips; boards/linux-arm: /dev/i2c-N).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,10 +12,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <string>
 
-#include "edge/bus/linux_i2c_bus.h"
+#include "edge/board/board_sensors.h"
 #include "edge/firmware/config_store.h"
+#include "edge/firmware/sensor_set.h"
 #include "edge/platform/platform.h"
 
 namespace edge::platform {
@@ -121,10 +122,6 @@ firmware::Storage* config_storage() {
   return opened ? &g_file_storage : nullptr;
 }
 
-std::span<firmware::SensorSource* const> sensors() {
-  return {};  // emulated (host-sim) and /dev/i2c-N (Linux) sensors come with the agent work
-}
-
 void delay_us(std::uint32_t microseconds) {
   const timespec wait{static_cast<time_t>(microseconds / 1'000'000U),
                       static_cast<long>(microseconds % 1'000'000U) * 1000L};
@@ -135,21 +132,10 @@ void reboot() {
   halt(3);  // a supervisor (systemd, the test) starts the process again
 }
 
-bus::I2cBus* i2c_bus(unsigned index) {
-  // Bus 0 is the adapter named by EDGE_I2C_BUS (e.g. /dev/i2c-1 on a Raspberry Pi).
-  static bus::LinuxI2cBus adapter;
-  static const bool opened = [] {
-    const char* path = std::getenv("EDGE_I2C_BUS");
-    if (path == nullptr || *path == '\0') {
-      return false;
-    }
-    const std::string why = adapter.open(path);
-    if (!why.empty()) {
-      std::fprintf(stderr, "i2c: %s\n", why.c_str());
-    }
-    return why.empty();
-  }();
-  return index == 0 && opened ? &adapter : nullptr;
+std::span<firmware::SensorSource* const> sensors() {
+  // board.json's sensors on the board's buses (i2c_bus() is the board's own file).
+  static firmware::SensorSet<board::kSensors.size()> sources;
+  return sources.build(board::kSensors, i2c_bus, delay_us);
 }
 
 ByteStream& link() {

@@ -158,6 +158,11 @@ class Dps310 {
                                           std::int32_t kt);
   static constexpr std::int32_t kMaxScaledRaw = 4;
 
+  /// Talks to the chip at `address` (7-bit) from now on, as a device configuration may say;
+  /// call init() again before reading.
+  void set_address(std::uint8_t address) { address_ = address; }
+  [[nodiscard]] std::uint8_t address() const { return address_; }
+
  private:
   bus::BusStatus read_regs(std::uint8_t reg, std::span<std::uint8_t> out);
   bus::BusStatus write_reg(std::uint8_t reg, std::uint8_t value);

@@ -124,6 +124,11 @@ class Lsm303dlhcMag {
     return num >= 0 ? (num + half) / den : (num - half) / den;
   }
 
+  /// Talks to the chip at `address` (7-bit) from now on, as a device configuration may say;
+  /// call init() again before reading.
+  void set_address(std::uint8_t address) { address_ = address; }
+  [[nodiscard]] std::uint8_t address() const { return address_; }
+
  private:
   SensorResult<std::uint8_t> write_register(std::uint8_t reg, std::uint8_t value);
 

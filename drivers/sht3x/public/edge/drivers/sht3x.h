@@ -111,6 +111,11 @@ class Sht3x {
     return 15000;
   }
 
+  /// Talks to the chip at `address` (7-bit) from now on, as a device configuration may say;
+  /// call init() again before reading.
+  void set_address(std::uint8_t address) { address_ = address; }
+  [[nodiscard]] std::uint8_t address() const { return address_; }
+
  private:
   /// round(1000 * full_scale * raw / 65535) in 32-bit arithmetic (no 64-bit division on the M3).
   static constexpr std::uint32_t scale_milli(std::uint32_t full_scale, std::uint16_t raw) {

@@ -112,6 +112,11 @@ class Tmp105 {
     return 27500U << static_cast<std::uint8_t>(resolution);
   }
 
+  /// Talks to the chip at `address` (7-bit) from now on, as a device configuration may say;
+  /// call init() again before reading.
+  void set_address(std::uint8_t address) { address_ = address; }
+  [[nodiscard]] std::uint8_t address() const { return address_; }
+
  private:
   SensorResult<std::uint16_t> read_word(std::uint8_t reg);
   SensorResult<std::uint8_t> write_config(std::uint8_t config);

@@ -16,6 +16,7 @@ class Tmp105Source final : public SensorSource {
       : chip_(bus, address) {}
   [[nodiscard]] std::string_view name() const override { return "tmp105"; }
   drivers::SensorResult<bool> init() override;
+  void set_address(std::uint8_t address) override { chip_.set_address(address); }
   drivers::SensorResult<std::size_t> sample(
       std::span<wire::ReadingValue, kMaxChannels> out) override;
 
@@ -29,6 +30,7 @@ class Dps310Source final : public SensorSource {
       : chip_(bus, address) {}
   [[nodiscard]] std::string_view name() const override { return "dps310"; }
   drivers::SensorResult<bool> init() override;
+  void set_address(std::uint8_t address) override { chip_.set_address(address); }
   drivers::SensorResult<std::size_t> sample(
       std::span<wire::ReadingValue, kMaxChannels> out) override;
 
@@ -43,6 +45,7 @@ class Lsm303dlhcSource final : public SensorSource {
       : chip_(bus, address, layout) {}
   [[nodiscard]] std::string_view name() const override { return "lsm303dlhc"; }
   drivers::SensorResult<bool> init() override;
+  void set_address(std::uint8_t address) override { chip_.set_address(address); }
   drivers::SensorResult<std::size_t> sample(
       std::span<wire::ReadingValue, kMaxChannels> out) override;
 
@@ -61,6 +64,7 @@ class Sht3xSource final : public SensorSource {
       : chip_(bus, address), delay_(delay) {}
   [[nodiscard]] std::string_view name() const override { return "sht3x"; }
   drivers::SensorResult<bool> init() override;
+  void set_address(std::uint8_t address) override { chip_.set_address(address); }
   drivers::SensorResult<std::size_t> sample(
       std::span<wire::ReadingValue, kMaxChannels> out) override;
 
@@ -76,6 +80,7 @@ class Bme280Source final : public SensorSource {
       : chip_(bus, address), delay_(delay) {}
   [[nodiscard]] std::string_view name() const override { return "bme280"; }
   drivers::SensorResult<bool> init() override;
+  void set_address(std::uint8_t address) override { chip_.set_address(address); }
   drivers::SensorResult<std::size_t> sample(
       std::span<wire::ReadingValue, kMaxChannels> out) override;
 

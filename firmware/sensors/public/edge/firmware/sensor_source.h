@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -24,6 +25,8 @@ class SensorSource {
   [[nodiscard]] virtual std::string_view name() const = 0;
   /// Checks and configures the chip. Errors: the driver's (absent, wrong chip, bus).
   virtual drivers::SensorResult<bool> init() = 0;
+  /// Talks to the chip at `address` from now on (a configured I2C address); init() again next.
+  virtual void set_address(std::uint8_t address) = 0;
   /// Reads the chip now; fills out[0..n) and returns n. Errors: the driver's; nothing is
   /// filled then.
   virtual drivers::SensorResult<std::size_t> sample(

@@ -1,0 +1,100 @@
+/* Reset and exception vectors for the STM32F401RE (Cortex-M4F). Enables the FPU, copies .data,
+ * zeroes .bss, runs static constructors, calls main, and halts with main's return value. C,
+ * because C++ may not call main. */
+#include <stdint.h>
+
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
+typedef void (*InitFn)(void);
+extern InitFn __preinit_array_start[], __preinit_array_end[];
+extern InitFn __init_array_start[], __init_array_end[];
+
+int main(void);
+void edge_systick_handler(void);
+/* platform.cc: edge::platform::halt for C callers. */
+__attribute__((noreturn)) void edge_platform_halt(int exit_code);
+
+typedef void (*Vector)(void);
+enum { kCoreVectors = 16, kIrqVectors = 85 }; /* RM0368 10.2, Table 38: IRQ 0 (WWDG)..84 (SPI4) */
+extern const Vector kVectors[kCoreVectors + kIrqVectors];
+
+#define SCB_VTOR (*(volatile uint32_t*)0xE000ED08u)  /* ARMv7-M ARM B3.2.5 */
+#define SCB_CPACR (*(volatile uint32_t*)0xE000ED88u) /* ARMv7-M ARM B3.2.20 */
+#define CPACR_CP10_CP11_FULL (0xFu << 20)
+
+/* With -mfloat-abi=hard the compiler may use FPU registers in any function, so access to
+ * coprocessors 10 and 11 is granted first (PM0214, Cortex-M4 programming manual, 4.6.1 CPACR
+ * and 4.6.6 "Enabling the FPU"). Not inlined, so nothing can be scheduled ahead of it. */
+__attribute__((noinline)) static void enable_fpu(void) {
+  SCB_CPACR |= CPACR_CP10_CP11_FULL;
+  __asm__ volatile("dsb\n\tisb" ::: "memory");
+}
+
+__attribute__((noreturn)) void edge_reset_handler(void) {
+  enable_fpu();
+  /* The table is in flash at 0x08000000, aliased at 0 only while BOOT0 is low: say where it is. */
+  SCB_VTOR = (uint32_t)(uintptr_t)kVectors;
+  const uint32_t* src = &_sidata;
+  for (uint32_t* dst = &_sdata; dst < &_edata;) {
+    *dst++ = *src++;
+  }
+  for (uint32_t* dst = &_sbss; dst < &_ebss;) {
+    *dst++ = 0;
+  }
+  for (InitFn* fn = __preinit_array_start; fn < __preinit_array_end; ++fn) {
+    (*fn)();
+  }
+  for (InitFn* fn = __init_array_start; fn < __init_array_end; ++fn) {
+    (*fn)();
+  }
+  edge_platform_halt(main());
+}
+
+/* A fault halts with a distinctive status (0x7F): halt() reports it on the console and resets. */
+static void fault_handler(void) {
+  edge_platform_halt(0x7F);
+}
+/* No peripheral interrupt is enabled, so one that fires is a bug: status 0x7E. */
+static void unexpected_interrupt(void) {
+  edge_platform_halt(0x7E);
+}
+static void ignore_interrupt(void) {}
+
+#define IRQ_X5 unexpected_interrupt, unexpected_interrupt, unexpected_interrupt, \
+               unexpected_interrupt, unexpected_interrupt
+#define IRQ_X20 IRQ_X5, IRQ_X5, IRQ_X5, IRQ_X5
+
+/* Cortex-M4 core vectors (ARMv7-M ARM B1.5.2), then the F401's 85 peripheral interrupts. */
+__attribute__((section(".vectors"), used)) const Vector kVectors[kCoreVectors + kIrqVectors] = {
+    (Vector)(uintptr_t)&_estack, /* initial main stack pointer */
+    edge_reset_handler,
+    fault_handler, /* NMI (the clock security system, unused here) */
+    fault_handler, /* HardFault */
+    fault_handler, /* MemManage */
+    fault_handler, /* BusFault */
+    fault_handler, /* UsageFault */
+    0,
+    0,
+    0,
+    0,
+    ignore_interrupt, /* SVCall */
+    ignore_interrupt, /* DebugMonitor */
+    0,
+    ignore_interrupt, /* PendSV */
+    edge_systick_handler,
+    IRQ_X20, /* IRQ 0..19 */
+    IRQ_X20, /* IRQ 20..39 */
+    IRQ_X20, /* IRQ 40..59 */
+    IRQ_X20, /* IRQ 60..79 */
+    IRQ_X5,  /* IRQ 80..84 (81: FPU, 84: SPI4) */
+};
+
+/* Static objects are never destroyed on a device (main never returns to anything that would
+ * run destructors), so their registration is a no-op and no atexit table is linked. */
+void* __dso_handle = 0;
+int __aeabi_atexit(void* object, void (*destructor)(void*), void* dso_handle);
+int __aeabi_atexit(void* object, void (*destructor)(void*), void* dso_handle) {
+  (void)object;
+  (void)destructor;
+  (void)dso_handle;
+  return 0;
+}
