@@ -7,9 +7,9 @@
 
 #include <cstdint>
 
+#include "edge/board/board_sensors.h"
 #include "edge/drivers/at24c.h"
 #include "edge/firmware/config_store.h"
-#include "edge/board/board_sensors.h"
 #include "edge/firmware/sensor_set.h"
 #include "stellaris_i2c.h"
 
@@ -140,6 +140,10 @@ std::span<firmware::SensorSource* const> sensors() {
 
 firmware::Storage* config_storage() {
   return &g_eeprom;
+}
+
+void idle(std::uint32_t /*max_us*/) {
+  // The main loop polls the UART FIFOs; no RX interrupts wake a WFI (see platform.h).
 }
 
 void delay_us(std::uint32_t microseconds) {

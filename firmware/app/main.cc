@@ -4,6 +4,11 @@
 #include "application.h"
 #include "edge/platform/platform.h"
 
+namespace {
+// The longest the loop sleeps with nothing to read: the jitter a sample time can have.
+constexpr std::uint32_t kIdleUs = 1000;
+}  // namespace
+
 int main() {
   edge::platform::init();
   static edge::firmware::Application app(edge::platform::sensors(),
@@ -12,5 +17,6 @@ int main() {
   app.boot(edge::platform::monotonic_us());
   for (;;) {
     app.poll(edge::platform::monotonic_us());
+    edge::platform::idle(kIdleUs);
   }
 }

@@ -1,14 +1,16 @@
 // edge::platform on Linux (the host simulator and the Linux ARM agent): byte streams over file
 // descriptors, CLOCK_MONOTONIC, exit().
 //
-// The link and the console are the descriptors named by EDGE_LINK_FD and EDGE_CONSOLE_FD
-// (a pty, a socket, a serial port opened by whoever starts the process); by default the link is
-// stdout and the console is stdin/stderr, so the image can be tried by hand. The I2C buses are
+// The link is EDGE_LINK (tcp:HOST:PORT or a serial port, see posix_stream.h) or the descriptor
+// EDGE_LINK_FD; the console is the descriptor EDGE_CONSOLE_FD. By default the link is stdout
+// and the console is stdin/stderr, so the image can be tried by hand. The I2C buses are
 // the board's own (boards/host-sim: emulated chips; boards/linux-arm: /dev/i2c-N).
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -17,6 +19,7 @@
 #include "edge/firmware/config_store.h"
 #include "edge/firmware/sensor_set.h"
 #include "edge/platform/platform.h"
+#include "posix_stream.h"
 
 namespace edge::platform {
 namespace {
@@ -31,57 +34,33 @@ int fd_from_env(const char* name, int fallback) {
   return (*end == '\0' && fd >= 0 && fd < 1024) ? static_cast<int>(fd) : fallback;
 }
 
-class FdStream final : public ByteStream {
- public:
-  FdStream() = default;
-  void open(int read_fd, int write_fd) {
-    read_fd_ = read_fd;
-    write_fd_ = write_fd;
-    const int flags = ::fcntl(read_fd_, F_GETFL);
-    if (flags >= 0) {
-      (void)::fcntl(read_fd_, F_SETFL, flags | O_NONBLOCK);
-    }
-  }
-
-  std::size_t write(std::span<const std::uint8_t> bytes) override {
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-      const ssize_t n = ::write(write_fd_, bytes.data() + sent, bytes.size() - sent);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        break;
-      }
-      sent += static_cast<std::size_t>(n);
-    }
-    return sent;
-  }
-
-  std::size_t read(std::span<std::uint8_t> out) override {
-    const ssize_t n = ::read(read_fd_, out.data(), out.size());
-    return n > 0 ? static_cast<std::size_t>(n) : 0U;
-  }
-
- private:
-  int read_fd_ = -1;
-  int write_fd_ = -1;
-};
-
-FdStream g_link;
-FdStream g_console;
+posix::PosixStream g_link;
+posix::PosixStream g_console;
 
 }  // namespace
 
 void init() {
-  const int link_fd = fd_from_env("EDGE_LINK_FD", STDOUT_FILENO);
-  const int console_fd = fd_from_env("EDGE_CONSOLE_FD", -1);
-  g_link.open(link_fd, link_fd);
-  if (console_fd >= 0) {
-    g_console.open(console_fd, console_fd);
+  (void)std::signal(SIGPIPE, SIG_IGN);  // a vanished link peer is a failed write, not death
+  if (const char* spec = std::getenv("EDGE_LINK"); spec != nullptr && *spec != '\0') {
+    if (const char* why = g_link.open_spec(spec)) {
+      std::fprintf(stderr, "%s (got '%s')\n", why, spec);
+      halt(2);
+    }
   } else {
-    g_console.open(STDIN_FILENO, STDERR_FILENO);
+    const int fd = fd_from_env("EDGE_LINK_FD", STDOUT_FILENO);
+    g_link.open_fd(fd, fd);
   }
+  if (const int fd = fd_from_env("EDGE_CONSOLE_FD", -1); fd >= 0) {
+    g_console.open_fd(fd, fd);
+  } else {
+    g_console.open_fd(STDIN_FILENO, STDERR_FILENO);
+  }
+}
+
+void idle(std::uint32_t max_us) {
+  // Sleep until the link or console has input, or max_us: a host process must not spin.
+  pollfd fds[2] = {{g_link.fd(), POLLIN, 0}, {g_console.fd(), POLLIN, 0}};
+  (void)::poll(fds, 2, static_cast<int>((max_us + 999U) / 1000U));
 }
 
 namespace {

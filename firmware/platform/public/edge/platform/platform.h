@@ -46,6 +46,10 @@ ByteStream& console();
 /// The board's I2C bus `index` (board.json "i2c": bus0, bus1, ...), or nullptr when the board
 /// has none there.
 bus::I2cBus* i2c_bus(unsigned index);
+/// Waits for input on the link or console, or `max_us` at most, whichever comes first: poll()
+/// on Linux, so a host process does not spin. Returns at once on a microcontroller, whose main
+/// loop polls its UART FIFOs (sleeping there needs RX interrupts: power management, not done).
+void idle(std::uint32_t max_us);
 /// Microseconds since boot; monotonic, never wraps in the device's lifetime.
 std::uint64_t monotonic_us();
 /// Stops the program with `exit_code`: the emulator's exit status under QEMU (semihosting) or
