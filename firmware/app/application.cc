@@ -1,44 +1,13 @@
 #include "application.h"
 
-#include <charconv>
-
+#include "edge/firmware/text_line.h"
 #include "edge/platform/platform.h"
 
 namespace edge::firmware {
 namespace {
 
 // "key=value" pieces of a status line, without the heap.
-class Text {
- public:
-  Text& add(std::string_view s) {
-    for (const char c : s) {
-      if (n_ < buf_.size()) {
-        buf_[n_++] = c;
-      }
-    }
-    return *this;
-  }
-  Text& num(std::uint64_t v, int base = 10) {
-    std::array<char, 24> d{};
-    const auto r = std::to_chars(d.data(), d.data() + d.size(), v, base);
-    return add({d.data(), static_cast<std::size_t>(r.ptr - d.data())});
-  }
-  Text& milli(std::int64_t v) {  // 21500 -> "21.500"
-    if (v < 0) {
-      add("-");
-      v = -v;
-    }
-    num(static_cast<std::uint64_t>(v / 1000));
-    add(".");
-    const auto frac = static_cast<std::uint64_t>(v % 1000);
-    return add(frac < 100 ? (frac < 10 ? "00" : "0") : "").num(frac);
-  }
-  [[nodiscard]] std::string_view view() const { return {buf_.data(), n_}; }
-
- private:
-  std::array<char, 160> buf_{};
-  std::size_t n_ = 0;
-};
+using Text = TextLine<>;
 
 std::int64_t to_milli(float v) {
   return static_cast<std::int64_t>(v * 1000.0F);
@@ -71,7 +40,7 @@ void Application::boot(std::uint64_t now_us) {
   persistent_ = store_ && store_->save(config_);
   Text banner;
   banner.add("edge-firmware ").add(firmware_version_).add(" on ").add(board_);
-  banner.add(" device 0x").num(config_.device_id, 16).add(" boot ").num(config_.boot_counter);
+  banner.add(" device 0x").number(config_.device_id, 16).add(" boot ").number(config_.boot_counter);
   banner.add(loaded == LoadOutcome::kRecovered   ? " (config recovered from its second copy)"
              : loaded == LoadOutcome::kDefaults  ? " (new device: defaults)"
              : loaded == LoadOutcome::kReadError ? " (no config storage)"
@@ -158,18 +127,18 @@ void Application::reply(std::string_view line) {
 
 void Application::status() {
   Text a;
-  a.add("ok device_id=0x").num(device_, 16).add(" boot=").num(boot_);
+  a.add("ok device_id=0x").number(device_, 16).add(" boot=").number(boot_);
   a.add(" firmware=").add(firmware_version_).add(" board=").add(board_);
   reply(a.view());
   const LinkStats& link = session_->stats();
   Text b;
-  b.add("ok ring=").num(ring_.size()).add("/").num(Session::Ring::capacity());
-  b.add(" ring_dropped=").num(ring_.dropped()).add(" events=").num(next_seq_);
-  b.add(" sample_errors=").num(sample_errors_).add(" acked=").num(link.acked);
-  b.add(" batches=").num(link.batches_sent).add(" retransmits=").num(link.retransmits);
-  b.add(" busy=").num(link.busy_acks).add(" refused_frames=").num(link.refused_frames);
+  b.add("ok ring=").number(ring_.size()).add("/").number(Session::Ring::capacity());
+  b.add(" ring_dropped=").number(ring_.dropped()).add(" events=").number(next_seq_);
+  b.add(" sample_errors=").number(sample_errors_).add(" acked=").number(link.acked);
+  b.add(" batches=").number(link.batches_sent).add(" retransmits=").number(link.retransmits);
+  b.add(" busy=").number(link.busy_acks).add(" refused_frames=").number(link.refused_frames);
   b.add(" link=").add(session_->acked_once() ? "up" : "waiting");
-  b.add(" console_errors=").num(console_.errors());
+  b.add(" console_errors=").number(console_.errors());
   reply(b.view());
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "edge/firmware/text_line.h"
+
 namespace edge::firmware {
 namespace {
 
@@ -14,28 +16,7 @@ constexpr std::uint8_t kMinI2cAddress = 0x08;  // 0x00..0x07 and 0x78..0x7F are 
 constexpr std::uint8_t kMaxI2cAddress = 0x77;
 
 // One reply line, built without the heap.
-class Line {
- public:
-  Line& add(std::string_view text) {
-    for (const char c : text) {
-      if (length_ < buffer_.size()) {
-        buffer_[length_++] = c;
-      }
-    }
-    return *this;
-  }
-  Line& number(std::uint64_t value, int base = 10) {
-    std::array<char, 24> digits{};
-    const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), value, base);
-    (void)ec;  // 24 characters hold any 64-bit number
-    return add(std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data())));
-  }
-  [[nodiscard]] std::string_view view() const { return {buffer_.data(), length_}; }
-
- private:
-  std::array<char, 160> buffer_{};
-  std::size_t length_ = 0;
-};
+using Line = TextLine<>;
 
 // string_view::substr throws out_of_range, which would link libstdc++'s exception paths (and
 // abort, malloc) into a -fno-exceptions image: these clamp instead.
