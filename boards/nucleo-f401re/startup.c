@@ -10,12 +10,14 @@ extern InitFn __init_array_start[], __init_array_end[];
 
 int main(void);
 void edge_systick_handler(void);
+void edge_usart1_irq(void); /* platform.cc: the link's receive interrupt */
+void edge_usart2_irq(void); /* platform.cc: the console's receive interrupt */
 /* platform.cc: edge::platform::halt for C callers. */
 __attribute__((noreturn)) void edge_platform_halt(int exit_code);
 
 typedef void (*Vector)(void);
 enum { kCoreVectors = 16, kIrqVectors = 85 }; /* RM0368 10.2, Table 38: IRQ 0 (WWDG)..84 (SPI4) */
-extern const Vector kVectors[kCoreVectors + kIrqVectors];
+extern const Vector kVectors[];
 
 #define SCB_VTOR (*(volatile uint32_t*)0xE000ED08u)  /* ARMv7-M ARM B3.2.5 */
 #define SCB_CPACR (*(volatile uint32_t*)0xE000ED88u) /* ARMv7-M ARM B3.2.20 */
@@ -53,18 +55,18 @@ __attribute__((noreturn)) void edge_reset_handler(void) {
 static void fault_handler(void) {
   edge_platform_halt(0x7F);
 }
-/* No peripheral interrupt is enabled, so one that fires is a bug: status 0x7E. */
+/* Only the USARTs' receive interrupts are enabled, so any other that fires is a bug: 0x7E. */
 static void unexpected_interrupt(void) {
   edge_platform_halt(0x7E);
 }
 static void ignore_interrupt(void) {}
 
-#define IRQ_X5 unexpected_interrupt, unexpected_interrupt, unexpected_interrupt, \
-               unexpected_interrupt, unexpected_interrupt
-#define IRQ_X20 IRQ_X5, IRQ_X5, IRQ_X5, IRQ_X5
+#define IRQ_X1 unexpected_interrupt
+#define IRQ_X5 IRQ_X1, IRQ_X1, IRQ_X1, IRQ_X1, IRQ_X1
+#define IRQ_X10 IRQ_X5, IRQ_X5
 
 /* Cortex-M4 core vectors (ARMv7-M ARM B1.5.2), then the F401's 85 peripheral interrupts. */
-__attribute__((section(".vectors"), used)) const Vector kVectors[kCoreVectors + kIrqVectors] = {
+__attribute__((section(".vectors"), used)) const Vector kVectors[] = {
     (Vector)(uintptr_t)&_estack, /* initial main stack pointer */
     edge_reset_handler,
     fault_handler, /* NMI (the clock security system, unused here) */
@@ -81,12 +83,23 @@ __attribute__((section(".vectors"), used)) const Vector kVectors[kCoreVectors + 
     0,
     ignore_interrupt, /* PendSV */
     edge_systick_handler,
-    IRQ_X20, /* IRQ 0..19 */
-    IRQ_X20, /* IRQ 20..39 */
-    IRQ_X20, /* IRQ 40..59 */
-    IRQ_X20, /* IRQ 60..79 */
-    IRQ_X5,  /* IRQ 80..84 (81: FPU, 84: SPI4) */
+    IRQ_X10,
+    IRQ_X10,
+    IRQ_X10, /* IRQ 0..29 */
+    IRQ_X5,
+    IRQ_X1,
+    IRQ_X1,          /* IRQ 30..36 */
+    edge_usart1_irq, /* IRQ 37: USART1, the link */
+    edge_usart2_irq, /* IRQ 38: USART2, the console */
+    IRQ_X10,
+    IRQ_X10,
+    IRQ_X10,
+    IRQ_X10, /* IRQ 39..78 */
+    IRQ_X5,
+    IRQ_X1, /* IRQ 79..84 (81: FPU, 84: SPI4) */
 };
+_Static_assert(sizeof(kVectors) == (kCoreVectors + kIrqVectors) * sizeof(Vector),
+               "one vector per core exception and per STM32F401 interrupt");
 
 /* Static objects are never destroyed on a device (main never returns to anything that would
  * run destructors), so their registration is a no-op and no atexit table is linked. */

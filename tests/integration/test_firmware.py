@@ -8,11 +8,15 @@ import os
 import random
 import socket
 import subprocess
+import sys
 import threading
 import time
 import unittest
 
 from harness import Daemon, GatewayTestCase, binary, edgectl, free_port, stats, wait_for
+
+QEMU_BOARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                          "qemu_board.py")
 
 DEVICE = "0000000000c0ffee"
 
@@ -32,32 +36,17 @@ class QemuBoard(Daemon):
         self.link_port = link_port
         self.console_port = free_port()
         self.eeprom = os.path.join(workdir, "eeprom.bin")
-        if not os.path.exists(self.eeprom):
-            with open(self.eeprom, "wb") as f:
-                f.write(bytes(4096))  # rom-size in board.json; all zero: never written
-        with open(os.environ["EDGE_BOARD_JSON"]) as f:
-            self.board = json.load(f)
         self.log_path = os.path.join(workdir, "qemu.log")
         self.qmp_path = os.path.join(workdir, "qmp.sock")
         self.sock = None
 
     def args(self):
-        qemu = self.board["qemu"]
-        args = [os.environ.get("EDGE_QEMU_SYSTEM_ARM", "qemu-system-arm"), "-M", qemu["machine"],
-                "-display", "none", "-monitor", "none",
-                "-drive", f"file={self.eeprom},if=none,format=raw,id=eeprom"]
-        for device in self.board["i2c"]["bus0"]["devices"]:
-            spec = f"{device['qemu_device']},address={device['address']},id={device['chip']}"
-            if device["qemu_props"]:
-                spec += "," + device["qemu_props"]
-            if device.get("role") == "config-store":
-                spec += ",drive=eeprom"
-            args += ["-device", spec]
-        return args + [
-            "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
-            "-serial", f"tcp:127.0.0.1:{self.link_port},reconnect=1",
-            "-serial", f"tcp:127.0.0.1:{self.console_port},server=on,wait=off",
-            "-kernel", firmware_elf()]
+        # The same tool the board's `flash` target runs (it execs QEMU, so proc is QEMU).
+        return [sys.executable, QEMU_BOARD, "--board", os.environ["EDGE_BOARD_JSON"],
+                "--elf", firmware_elf(), "--link", f"tcp:127.0.0.1:{self.link_port}",
+                "--console", f"tcp-server:{self.console_port}", "--eeprom", self.eeprom,
+                "--qmp", self.qmp_path,
+                "--qemu", os.environ.get("EDGE_QEMU_SYSTEM_ARM", "qemu-system-arm")]
 
     def start(self):
         with open(self.log_path, "ab") as log:
