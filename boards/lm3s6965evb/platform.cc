@@ -38,12 +38,13 @@ class Uart final : public ByteStream {
  public:
   explicit constexpr Uart(std::uintptr_t base) : base_(base) {}
 
-  void init() const {
-    // 115200 8N1, FIFOs on. Divisor = clock / (16 * baud) = 27.126 -> IBRD 27, FBRD 8.
-    constexpr std::uint32_t kDivX64 = (kSystemClockHz * 4U + kBaud / 2U) / kBaud;
+  void init(std::uint32_t baud = kBaud) const {
+    // 8N1, FIFOs on. Divisor = clock / (16 * baud), in 64ths: 115200 -> 27.126 -> IBRD 27,
+    // FBRD 8 (datasheet 12.2.2, "Baud-Rate Generation").
+    const std::uint32_t div_x64 = (kSystemClockHz * 4U + baud / 2U) / baud;
     reg(base_ + kCtl) = 0;
-    reg(base_ + kIbrd) = kDivX64 / 64U;
-    reg(base_ + kFbrd) = kDivX64 % 64U;
+    reg(base_ + kIbrd) = div_x64 / 64U;
+    reg(base_ + kFbrd) = div_x64 % 64U;
     reg(base_ + kLcrh) = kLcrhWordLength8 | kLcrhFifoEnable;
     reg(base_ + kCtl) = kCtlUartEnable | kCtlTxEnable | kCtlRxEnable;
   }
@@ -165,6 +166,14 @@ bus::I2cBus* i2c_bus(unsigned index) {
 
 ByteStream& link() {
   return g_link;
+}
+bool set_link_baud(std::uint32_t baud) {
+  // IBRD must be at least 1: the 50 MHz clock makes up to 3.125 Mbaud.
+  if (baud == 0 || baud > kSystemClockHz / 16U) {
+    return false;
+  }
+  g_link.init(baud);
+  return true;
 }
 ByteStream& console() {
   return g_console;

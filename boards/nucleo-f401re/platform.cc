@@ -238,6 +238,15 @@ bus::I2cBus* i2c_bus(unsigned index) {
 ByteStream& link() {
   return g_link;
 }
+bool set_link_baud(std::uint32_t baud) {
+  // BRR = pclk / baud must fit its 16 bits and be at least 16 (oversampling by 16).
+  if (baud == 0 || g_clocks.pclk2 / baud < 16U || g_clocks.pclk2 / baud > 0xFFFFU) {
+    return false;
+  }
+  g_link.flush();
+  g_link.init(g_clocks.pclk2, baud);
+  return true;
+}
 ByteStream& console() {
   return g_console;
 }

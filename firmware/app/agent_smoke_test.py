@@ -25,6 +25,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         config = os.path.join(tmp, "device.cfg")
         code, console = run(cmd, config, ["set device_id 0xA6E27", "set interval.sht3x 500",
+                                          "set link_baud 57600",
                                           "save", "status", "reboot"])
         checks = [
             (code == 3, f"reboot exits 3 for the supervisor (got {code})"),
@@ -39,6 +40,8 @@ def main():
             (code == 3, f"second run exits 3 (got {code})"),
             ("device 0xa6e27 boot 2" in console2, "the saved config and a counted boot"),
             ("ok interval.sht3x = 500" in console2, "the saved interval"),
+            ("link at 57600 baud: not applied (the link is not a UART here)" in console2,
+             "link_baud on a link that is not a serial port is reported, not faked"),
             ("error: unknown command 'bogus'" in console2, "a clear error for a bad command"),
         ]
     failed = [what for ok, what in checks if not ok]

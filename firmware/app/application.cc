@@ -63,6 +63,13 @@ void Application::boot(std::uint64_t now_us) {
     }
     reply(line.view());
   }
+  if (config_.link_baud != DeviceConfig{}.link_baud) {
+    Text line;
+    line.add("link at ").number(config_.link_baud).add(" baud");
+    reply(platform::set_link_baud(config_.link_baud)
+              ? line.view()
+              : line.add(": not applied (the link is not a UART here)").view());
+  }
   device_ = config_.device_id;
   boot_ = config_.boot_counter;
   session_.emplace(platform::link(), ring_,

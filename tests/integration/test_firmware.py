@@ -257,6 +257,7 @@ class QemuBoardTest(GatewayTestCase):
     def test_settings_and_boot_counter_survive_a_power_cycle(self):
         board = self.board.start()
         board.command("set device_id 0xC0FFEE")
+        board.command("set link_baud 57600")
         board.command("save")
         board.stop()
         board.start()  # a new QEMU on the same EEPROM file: a power cycle
@@ -264,6 +265,9 @@ class QemuBoardTest(GatewayTestCase):
         board.stop()
         board.start()
         self.assertIn("boot=3", board.command("status", "ok device_id="))
+        board.command("reboot")  # the console is connected now: read the boot messages
+        board.read_until("device 0xc0ffee boot 4")
+        board.read_until("link at 57600 baud\r\n")  # set on the link UART at boot
         board.command("factory-reset")
         board.read_until("(new device: defaults)")
         self.assertIn("device_id=0x0 boot=1", board.command("status", "ok device_id="))

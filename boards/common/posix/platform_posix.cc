@@ -120,6 +120,9 @@ std::span<firmware::SensorSource* const> sensors() {
 ByteStream& link() {
   return g_link;
 }
+bool set_link_baud(std::uint32_t baud) {
+  return g_link.set_baud(baud);
+}
 ByteStream& console() {
   return g_console;
 }

@@ -79,17 +79,23 @@ const char* PosixStream::open_spec(const char* spec) {
   if (fd < 0) {
     return "EDGE_LINK: the serial device cannot be opened";
   }
-  termios tio{};
-  if (::tcgetattr(fd, &tio) == 0) {
-    ::cfmakeraw(&tio);
-    tio.c_cflag |= CLOCAL | CREAD;
-    tio.c_cflag &= ~static_cast<tcflag_t>(CSTOPB | CRTSCTS);
-    (void)::cfsetispeed(&tio, to_speed(baud));
-    (void)::cfsetospeed(&tio, to_speed(baud));
-    (void)::tcsetattr(fd, TCSANOW, &tio);
-  }
   open_fd(fd, fd);
+  if (!set_baud(static_cast<std::uint32_t>(baud))) {
+    return "EDGE_LINK: the serial device is not a terminal (termios refused it)";
+  }
   return nullptr;
+}
+
+bool PosixStream::set_baud(std::uint32_t baud) {
+  termios tio{};
+  if (tcp_ || read_fd_ < 0 || to_speed(baud) == 0 || ::tcgetattr(read_fd_, &tio) != 0) {
+    return false;  // not a tty (a socket, a pipe): there is no rate to set
+  }
+  ::cfmakeraw(&tio);
+  tio.c_cflag |= CLOCAL | CREAD;
+  tio.c_cflag &= ~static_cast<tcflag_t>(CSTOPB | CRTSCTS);
+  return ::cfsetispeed(&tio, to_speed(baud)) == 0 && ::cfsetospeed(&tio, to_speed(baud)) == 0 &&
+         ::tcsetattr(read_fd_, TCSANOW, &tio) == 0;
 }
 
 void PosixStream::close_fd() {

@@ -33,6 +33,9 @@ class PosixStream final : public ByteStream {
   /// error: the stream stays down and dials again.
   const char* open_spec(const char* spec);
 
+  /// Sets a serial port's rate (raw 8N1). False for any other kind of stream, or a rate
+  /// termios has no constant for; nothing changes then.
+  bool set_baud(std::uint32_t baud);
   /// The descriptor to wait on for input; -1 while a TCP link is down.
   [[nodiscard]] int fd() const { return ended_ ? -1 : read_fd_; }
 

@@ -41,6 +41,10 @@ class ByteStream {
 void init();
 /// The framed event link to the gateway.
 ByteStream& link();
+/// Sets the link UART to `baud` 8N1 (the configuration's link_baud, applied at boot). Returns
+/// false, changing nothing, when the link is not a UART (a socket, a pipe) or the rate is not
+/// one the board can make.
+bool set_link_baud(std::uint32_t baud);
 /// The line-based configuration console, on its own UART.
 ByteStream& console();
 /// The board's I2C bus `index` (board.json "i2c": bus0, bus1, ...), or nullptr when the board
