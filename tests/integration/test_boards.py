@@ -8,10 +8,10 @@ import json
 import os
 import socket
 import subprocess
-import time
 import unittest
 
-from harness import Daemon, GatewayTestCase, edgectl, free_port, stats, wait_for
+from harness import (Daemon, DeviceConsole, GatewayTestCase, edgectl, events_of, free_port,
+                     stats, wait_for)
 
 DEVICE = "00000000005e5e00"
 
@@ -23,20 +23,19 @@ def firmware():
     return path
 
 
-class HostSimBoard(Daemon):
+class HostSimBoard(Daemon, DeviceConsole):
     def __init__(self, workdir, link_port, env=None):
         self.workdir = workdir
         self.link_port = link_port
         self.env = env or {}
         self.config = os.path.join(workdir, "device-config.bin")
         self.log_path = os.path.join(workdir, "host-sim.log")
-        self.console = None
-        self.received = ""
+        self.sock = None
 
     def start(self):
         # The board dials the gateway itself (and again whenever the connection drops).
-        self.console, theirs = socket.socketpair()
-        self.console.settimeout(0.2)
+        self.sock, theirs = socket.socketpair()
+        self.sock.settimeout(0.2)
         env = dict(os.environ, EDGE_CONFIG_FILE=self.config,
                    EDGE_LINK=f"tcp:127.0.0.1:{self.link_port}",
                    EDGE_CONSOLE_FD=str(theirs.fileno()), **self.env)
@@ -49,41 +48,16 @@ class HostSimBoard(Daemon):
 
     def stop(self):
         code = super().stop()
-        if self.console:
-            self.console.close()
-            self.console = None
+        if self.sock:
+            self.sock.close()
+            self.sock = None
         return code
-
-    def read_until(self, text, timeout=10):
-        deadline = time.monotonic() + timeout
-        while text not in self.received:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"console never said {text!r}; it said:\n{self.received}")
-            try:
-                data = self.console.recv(4096)
-                if not data:
-                    raise AssertionError(f"console closed; it said:\n{self.received}")
-                self.received += data.decode(errors="replace")
-            except socket.timeout:
-                pass
-        head, _, rest = self.received.partition(text)
-        self.received = rest
-        return head + text
-
-    def command(self, line, expect="ok"):
-        self.received = ""
-        self.console.sendall(line.encode() + b"\n")
-        self.read_until(expect)
-        return expect + self.read_until("\n")
-
-    def counter(self, name):
-        return int(self.command("status", "ok ring=").split(f" {name}=")[1].split()[0])
 
     def reboot(self):
         """`reboot` on the console: the process exits 3 and its supervisor starts it again."""
-        self.console.sendall(b"reboot\n")
+        self.sock.sendall(b"reboot\r\n")
         self.assertExit(3)
-        self.console.close()
+        self.sock.close()
         return self.start()
 
     def assertExit(self, code):
@@ -103,8 +77,7 @@ class HostSim(GatewayTestCase):
         return board.start()
 
     def events_of(self, device):
-        lines = edgectl(self.gw.state_dir, "buffer", "dump", "--json").splitlines()
-        return [e["event"] for e in map(json.loads, lines) if e["event"]["device"] == device]
+        return events_of(self.gw.state_dir, device)
 
     def configure(self, board, **intervals):
         board.command("set device_id 0x5E5E00")

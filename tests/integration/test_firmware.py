@@ -13,7 +13,8 @@ import threading
 import time
 import unittest
 
-from harness import Daemon, GatewayTestCase, binary, edgectl, free_port, stats, wait_for
+from harness import (Daemon, DeviceConsole, GatewayTestCase, binary, events_of, free_port,
+                     wait_for)
 
 QEMU_BOARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
                           "qemu_board.py")
@@ -28,7 +29,7 @@ def firmware_elf():
     return path
 
 
-class QemuBoard(Daemon):
+class QemuBoard(Daemon, DeviceConsole):
     """The lm3s6965evb under QEMU; its EEPROM is a file, so settings survive a restart."""
 
     def __init__(self, workdir, link_port):
@@ -94,22 +95,6 @@ class QemuBoard(Daemon):
                 if "error" in reply:
                     raise AssertionError(f"QMP {command}: {reply['error']}")
 
-    def read_until(self, text, timeout=10):
-        deadline = time.monotonic() + timeout
-        while text not in self.received:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"console never said {text!r}; it said:\n{self.received}")
-            try:
-                data = self.sock.recv(4096)
-                if not data:
-                    raise AssertionError(f"console closed; it said:\n{self.received}")
-                self.received += data.decode(errors="replace")
-            except socket.timeout:
-                pass
-        head, _, rest = self.received.partition(text)
-        self.received = rest
-        return head + text
-
     def drain_until_quiet(self, timeout, quiet=1.0):
         """Reads until the console has been silent for `quiet` seconds."""
         deadline = time.monotonic() + timeout
@@ -122,13 +107,6 @@ class QemuBoard(Daemon):
                     last = time.monotonic()
             except socket.timeout:
                 pass
-
-    def command(self, line, expect="ok"):
-        """Sends a console line; returns the reply line that starts with `expect`."""
-        self.received = ""
-        self.sock.sendall(line.encode() + b"\r\n")
-        self.read_until(expect)
-        return expect + self.read_until("\r\n")
 
 
 class NoisyLink:
@@ -175,8 +153,7 @@ class QemuBoardTest(GatewayTestCase):
         self.addCleanup(self.board.stop)
 
     def events_of(self, device):
-        lines = edgectl(self.gw.state_dir, "buffer", "dump", "--json").splitlines()
-        return [e["event"] for e in map(json.loads, lines) if e["event"]["device"] == device]
+        return events_of(self.gw.state_dir, device)
 
     def test_console_configures_the_device_and_its_events_reach_the_gateway(self):
         board = self.board.start()
@@ -235,14 +212,11 @@ class QemuBoardTest(GatewayTestCase):
         started = time.monotonic()
         self.assertTrue(noisy.noise_sent.wait(120), "the board never took the noise in")
 
-        def counter(name):
-            return int(board.command("status", "ok ring=").split(f" {name}=")[1].split()[0])
-
         # Each zero byte ends a frame; random frames never pass the CRC.
         frames = noisy.noise.count(0)
-        wait_for(lambda: counter("refused_frames") >= frames * 9 // 10, 120,
+        wait_for(lambda: board.counter("refused_frames") >= frames * 9 // 10, 120,
                  f"about {frames} frames of noise refused one by one")
-        refused = counter("refused_frames")
+        refused = board.counter("refused_frames")
         elapsed = time.monotonic() - started
         # Then the link works: a new identity's events reach the gateway and are acked.
         board.command("set device_id 0xC0FFEE")
@@ -250,7 +224,7 @@ class QemuBoardTest(GatewayTestCase):
         board.command("reboot")
         board.read_until("device 0xc0ffee boot 2")
         wait_for(lambda: len(self.events_of(DEVICE)) >= 5, 60, "events after the noise")
-        wait_for(lambda: counter("acked") > 0, 30, "acks from the gateway")
+        wait_for(lambda: board.counter("acked") > 0, 30, "acks from the gateway")
         print(f"\n1 MiB of noise into the link UART: {refused} of its "
               f"{frames} frames refused within {elapsed:.1f} s")
 
