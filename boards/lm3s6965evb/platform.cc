@@ -7,17 +7,18 @@
 
 #include <cstdint>
 
+#include "cortex_m_runtime.h"
 #include "edge/board/board_sensors.h"
 #include "edge/drivers/at24c.h"
 #include "edge/firmware/config_store.h"
 #include "edge/firmware/sensor_set.h"
 #include "stellaris_i2c.h"
+#include "systick_clock.h"
 
 namespace edge::platform {
 namespace {
 
 constexpr std::uint32_t kSystemClockHz = 50'000'000;  // board.json clock_hz (PLL, 50 MHz)
-constexpr std::uint32_t kTickHz = 1000;
 constexpr std::uint32_t kBaud = 115200;
 
 template <typename T = std::uint32_t>
@@ -28,11 +29,7 @@ volatile T& reg(std::uintptr_t address) {
 constexpr std::uintptr_t kSysctlRcgc1 = 0x400FE104;  // UART0 bit 0, UART1 bit 1
 constexpr std::uintptr_t kSysctlRcgc2 = 0x400FE108;  // GPIOA bit 0, GPIOD bit 3
 
-constexpr std::uintptr_t kSysTickCtrl = 0xE000E010;
-constexpr std::uintptr_t kSysTickLoad = 0xE000E014;
-constexpr std::uintptr_t kSysTickVal = 0xE000E018;
-
-volatile std::uint64_t g_ticks = 0;
+board::SysTickClock g_clock;
 
 class Uart final : public ByteStream {
  public:
@@ -130,9 +127,7 @@ void init() {
   g_link.init();
   g_console.init();
   g_i2c0.init(kSystemClockHz);
-  reg(kSysTickLoad) = kSystemClockHz / kTickHz - 1U;
-  reg(kSysTickVal) = 0;
-  reg(kSysTickCtrl) = 0x7;  // processor clock, interrupt, enable
+  g_clock.start(kSystemClockHz);
 }
 
 std::span<firmware::SensorSource* const> sensors() {
@@ -148,9 +143,7 @@ void idle(std::uint32_t /*max_us*/) {
 }
 
 void delay_us(std::uint32_t microseconds) {
-  const std::uint64_t until = monotonic_us() + microseconds;
-  while (monotonic_us() < until) {
-  }
+  g_clock.delay_us(microseconds);
 }
 
 void reboot() {
@@ -180,16 +173,7 @@ ByteStream& console() {
 }
 
 std::uint64_t monotonic_us() {
-  // Read ticks and the down-counter consistently: retry if a tick landed in between.
-  std::uint64_t ticks = 0;
-  std::uint32_t current = 0;
-  do {
-    ticks = g_ticks;
-    current = reg(kSysTickVal);
-  } while (ticks != g_ticks);
-  const std::uint32_t reload = kSystemClockHz / kTickHz;
-  const std::uint64_t elapsed_cycles = reload - 1U - current;
-  return ticks * (1'000'000U / kTickHz) + elapsed_cycles * 1'000'000U / kSystemClockHz;
+  return g_clock.now_us();
 }
 
 void halt(int exit_code) {
@@ -209,7 +193,7 @@ void test_log(const char* line) {
 }  // namespace edge::platform
 
 extern "C" void edge_systick_handler() {
-  edge::platform::g_ticks = edge::platform::g_ticks + 1;
+  edge::platform::g_clock.on_tick();
 }
 
 extern "C" [[noreturn]] void edge_platform_halt(int exit_code) {

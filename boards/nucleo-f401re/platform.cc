@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "cortex_m_runtime.h"
 #include "edge/board/board_sensors.h"
 #include "edge/firmware/config_store.h"
 #include "edge/firmware/sensor_set.h"
@@ -16,6 +17,7 @@
 #include "stm32_i2c.h"
 #include "stm32_usart.h"
 #include "stm32f401.h"
+#include "systick_clock.h"
 
 namespace edge::platform {
 namespace {
@@ -143,13 +145,12 @@ void configure(const Pin& pin) {
 }
 
 // -- Peripherals ------------------------------------------------------------------------------
-constexpr std::uint32_t kTickHz = 1000;
 constexpr std::uint32_t kUsart1Irq = 37;  // startup.c routes these to edge_usart*_irq
 constexpr std::uint32_t kUsart2Irq = 38;
 constexpr std::uint32_t kBaud = 115200;
 
 Clocks g_clocks{kHsiHz, kHsiHz, kHsiHz};
-volatile std::uint64_t g_ticks = 0;
+board::SysTickClock g_clock;
 
 board::Stm32Usart g_link(board::stm32::kUsart1);
 board::Stm32Usart g_console(board::stm32::kUsart2);
@@ -201,9 +202,7 @@ void init() {
   // NVIC_ISER1 (ARMv7-M ARM B3.4.4): IRQ 37 USART1, IRQ 38 USART2 (RM0368 10.2, Table 38).
   reg(board::stm32::kNvicIser1) = (1U << (kUsart1Irq - 32U)) | (1U << (kUsart2Irq - 32U));
   g_i2c1.init(g_clocks.pclk1);
-  reg(board::stm32::kSysTickLoad) = g_clocks.sysclk / kTickHz - 1U;
-  reg(board::stm32::kSysTickVal) = 0;
-  reg(board::stm32::kSysTickCtrl) = 0x7;  // processor clock, interrupt, enable
+  g_clock.start(g_clocks.sysclk);
 }
 
 std::span<firmware::SensorSource* const> sensors() {
@@ -215,15 +214,13 @@ firmware::Storage* config_storage() {
 }
 
 void idle(std::uint32_t /*max_us*/) {
-  // Returns at once: the USARTs hold one received byte and are polled (no RX interrupts), and at
-  // 115200 baud a byte arrives every 87 us, so even a WFI until the next 1 ms tick would drop
-  // bytes (see platform.h).
+  // Sleep until an interrupt: a USART's received byte or the next 1 ms SysTick. The receive
+  // interrupts keep the bytes, so sleeping loses none (unlike a polled UART).
+  asm volatile("wfi");
 }
 
 void delay_us(std::uint32_t microseconds) {
-  const std::uint64_t until = monotonic_us() + microseconds;
-  while (monotonic_us() < until) {
-  }
+  g_clock.delay_us(microseconds);
 }
 
 void reboot() {
@@ -252,16 +249,7 @@ ByteStream& console() {
 }
 
 std::uint64_t monotonic_us() {
-  // Read ticks and the down-counter consistently: retry if a tick landed in between.
-  std::uint64_t ticks = 0;
-  std::uint32_t current = 0;
-  do {
-    ticks = g_ticks;
-    current = reg(board::stm32::kSysTickVal);
-  } while (ticks != g_ticks);
-  const std::uint32_t reload = g_clocks.sysclk / kTickHz;
-  const std::uint64_t elapsed_cycles = reload - 1U - current;
-  return ticks * (1'000'000U / kTickHz) + elapsed_cycles * 1'000'000U / g_clocks.sysclk;
+  return g_clock.now_us();
 }
 
 // No semihosting here: without a debugger a BKPT would fault. So halt() says why on the
@@ -302,7 +290,7 @@ void test_log(const char* line) {
 }  // namespace edge::platform
 
 extern "C" void edge_systick_handler() {
-  edge::platform::g_ticks = edge::platform::g_ticks + 1;
+  edge::platform::g_clock.on_tick();
 }
 
 extern "C" void edge_usart1_irq() {

@@ -1,19 +1,13 @@
-/* Reset and exception vectors for the STM32F401RE (Cortex-M4F). Enables the FPU, copies .data,
- * zeroes .bss, runs static constructors, calls main, and halts with main's return value. C,
- * because C++ may not call main. */
+/* Reset and exception vectors for the STM32F401RE (Cortex-M4F). Enables the FPU and points VTOR
+ * at the table, then starts the C runtime (boards/common/cortex-m/cortex_m_runtime.c). */
 #include <stdint.h>
 
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
-typedef void (*InitFn)(void);
-extern InitFn __preinit_array_start[], __preinit_array_end[];
-extern InitFn __init_array_start[], __init_array_end[];
+#include "cortex_m_runtime.h"
 
-int main(void);
-void edge_systick_handler(void);
+extern uint32_t _estack;
+
 void edge_usart1_irq(void); /* platform.cc: the link's receive interrupt */
 void edge_usart2_irq(void); /* platform.cc: the console's receive interrupt */
-/* platform.cc: edge::platform::halt for C callers. */
-__attribute__((noreturn)) void edge_platform_halt(int exit_code);
 
 typedef void (*Vector)(void);
 enum { kCoreVectors = 16, kIrqVectors = 85 }; /* RM0368 10.2, Table 38: IRQ 0 (WWDG)..84 (SPI4) */
@@ -35,20 +29,7 @@ __attribute__((noreturn)) void edge_reset_handler(void) {
   enable_fpu();
   /* The table is in flash at 0x08000000, aliased at 0 only while BOOT0 is low: say where it is. */
   SCB_VTOR = (uint32_t)(uintptr_t)kVectors;
-  const uint32_t* src = &_sidata;
-  for (uint32_t* dst = &_sdata; dst < &_edata;) {
-    *dst++ = *src++;
-  }
-  for (uint32_t* dst = &_sbss; dst < &_ebss;) {
-    *dst++ = 0;
-  }
-  for (InitFn* fn = __preinit_array_start; fn < __preinit_array_end; ++fn) {
-    (*fn)();
-  }
-  for (InitFn* fn = __init_array_start; fn < __init_array_end; ++fn) {
-    (*fn)();
-  }
-  edge_platform_halt(main());
+  edge_cortex_m_run();
 }
 
 /* A fault halts with a distinctive status (0x7F): halt() reports it on the console and resets. */
@@ -100,14 +81,3 @@ __attribute__((section(".vectors"), used)) const Vector kVectors[] = {
 };
 _Static_assert(sizeof(kVectors) == (kCoreVectors + kIrqVectors) * sizeof(Vector),
                "one vector per core exception and per STM32F401 interrupt");
-
-/* Static objects are never destroyed on a device (main never returns to anything that would
- * run destructors), so their registration is a no-op and no atexit table is linked. */
-void* __dso_handle = 0;
-int __aeabi_atexit(void* object, void (*destructor)(void*), void* dso_handle);
-int __aeabi_atexit(void* object, void (*destructor)(void*), void* dso_handle) {
-  (void)object;
-  (void)destructor;
-  (void)dso_handle;
-  return 0;
-}

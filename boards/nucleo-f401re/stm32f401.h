@@ -34,10 +34,7 @@ constexpr std::uintptr_t kGpioB = 0x4002'0400;   // AHB1
 constexpr std::uintptr_t kRcc = 0x4002'3800;     // AHB1
 constexpr std::uintptr_t kFlash = 0x4002'3C00;   // AHB1: the flash interface registers
 
-// Cortex-M4 system control space (ARMv7-M ARM B3.2, B3.3).
-constexpr std::uintptr_t kSysTickCtrl = 0xE000'E010;
-constexpr std::uintptr_t kSysTickLoad = 0xE000'E014;
-constexpr std::uintptr_t kSysTickVal = 0xE000'E018;
+// Cortex-M4 system control space (ARMv7-M ARM B3.2, B3.4; SysTick: common/cortex-m).
 constexpr std::uintptr_t kNvicIser1 = 0xE000'E104;  // set-enable, IRQ 32..63
 constexpr std::uintptr_t kScbAircr = 0xE000'ED0C;
 constexpr std::uintptr_t kDhcsr = 0xE000'EDF0;  // C_DEBUGEN (bit 0): a debugger is attached
