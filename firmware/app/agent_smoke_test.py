@@ -9,13 +9,26 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 
-def run(cmd, config, lines):
-    env = dict(os.environ, EDGE_CONFIG_FILE=config, EDGE_LINK_FD="1")
-    out = subprocess.run(cmd, input="".join(l + "\n" for l in lines).encode(), env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
-    return out.returncode, out.stderr.decode(errors="replace")
+def run(cmd, config, lines, **env_extra):
+    """Types `lines` on the console (the last one after a pause, so the device has run a
+    while), then closes it; returns the exit status and what the console said."""
+    env = dict(os.environ, EDGE_CONFIG_FILE=config, EDGE_LINK_FD="1", **env_extra)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env)
+    try:
+        for i, line in enumerate(lines):
+            if i == len(lines) - 1:
+                time.sleep(1.0)
+            proc.stdin.write(line.encode() + b"\n")
+            proc.stdin.flush()
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # it ended early: the status says how
+    err = proc.stderr.read()
+    return proc.wait(timeout=60), err.decode(errors="replace")
 
 
 def main():
@@ -44,6 +57,25 @@ def main():
              "link_baud on a link that is not a serial port is reported, not faked"),
             ("error: unknown command 'bogus'" in console2, "a clear error for a bad command"),
         ]
+        # The link on a serial port (a pty here): set raw at the given rate, the hello frame
+        # written on it (frames end with a zero byte).
+        master, slave = os.openpty()
+        os.set_blocking(master, False)
+        code, console3 = run(cmd, config, ["status", "reboot"],
+                             EDGE_LINK=f"{os.ttyname(slave)}:57600")
+        try:
+            link = os.read(master, 4096)
+        except BlockingIOError:
+            link = b""
+        os.close(master)
+        os.close(slave)
+        checks += [
+            (code == 3, f"on a serial link: exits 3 (got {code})"),
+            (len(link) > 8 and link.endswith(b"\0"), f"frames on the serial link ({link[:16]!r})"),
+        ]
+        code, console4 = run(cmd, config, [], EDGE_LINK="tcp:no-port")
+        checks.append((code == 2 and "EDGE_LINK: expected tcp:HOST:PORT" in console4,
+                       f"a bad EDGE_LINK is refused with exit 2 (got {code}: {console4!r})"))
     failed = [what for ok, what in checks if not ok]
     for what in failed:
         print(f"FAILED: {what}")

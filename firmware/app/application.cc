@@ -72,6 +72,12 @@ void Application::boot(std::uint64_t now_us) {
   }
   device_ = config_.device_id;
   boot_ = config_.boot_counter;
+  if (device_ == 0) {
+    // Every unprovisioned device would share ID 0, and so its event IDs: it stays silent.
+    reply(
+        "warning: device_id is not set: nothing is sampled or sent until "
+        "`set device_id <hex>`, `save`, `reboot`");
+  }
   session_.emplace(platform::link(), ring_,
                    DeviceIdentity{device_, boot_, firmware_version_, board_});
 }
@@ -80,6 +86,9 @@ void Application::poll(std::uint64_t now_us) {
   std::array<std::uint8_t, 64> in{};
   for (std::size_t n = platform::console().read(in); n > 0; n = platform::console().read(in)) {
     console_.feed({in.data(), n});
+  }
+  if (device_ == 0) {
+    return;  // unprovisioned: the console only
   }
   for (std::size_t i = 0; i < sensors_.size(); ++i) {
     const std::uint32_t interval_ms = config_.sample_interval_ms[i];
@@ -144,7 +153,7 @@ void Application::status() {
   b.add(" sample_errors=").number(sample_errors_).add(" acked=").number(link.acked);
   b.add(" batches=").number(link.batches_sent).add(" retransmits=").number(link.retransmits);
   b.add(" busy=").number(link.busy_acks).add(" refused_frames=").number(link.refused_frames);
-  b.add(" link=").add(session_->acked_once() ? "up" : "waiting");
+  b.add(" link=").add(device_ == 0 ? "unprovisioned" : session_->acked_once() ? "up" : "waiting");
   b.add(" console_errors=").number(console_.errors());
   reply(b.view());
 }

@@ -3,6 +3,8 @@
 // in the bounded ring until the gateway acks them (LinkSession), and serves the console.
 //
 // Boot: load the configuration (two-copy store), count this boot, save, init the sensors.
+// A device whose device_id is 0 (new, or after factory-reset) is unprovisioned: it serves its
+// console but samples and sends nothing, since every such device would share event IDs.
 // Device code: no heap, no exceptions; everything is inside the Application object, which the
 // board's main() keeps in static storage.
 #pragma once

@@ -4,11 +4,14 @@ and ptys, real signals. Standard library only."""
 import json
 import os
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
-import time
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from edgepy.console import DeviceConsole  # noqa: E402,F401  (re-exported for the tests)
+from edgepy.processes import Daemon, Mosquitto, free_port, port_open, wait_for  # noqa: E402,F401
 
 # ctest passes the built programs' paths; run by hand, set them the same way.
 BINARIES = {"edge-gatewayd": "EDGE_GATEWAYD", "edgectl": "EDGECTL", "edge-devsim": "EDGE_DEVSIM"}
@@ -19,37 +22,6 @@ def binary(name):
     if not os.access(path, os.X_OK):
         raise RuntimeError(f"{name}: set {BINARIES[name]} to the built program (got {path!r})")
     return path
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class Daemon:
-    """A started process (self.proc) that a test kills -9 or stops with SIGTERM."""
-
-    proc = None
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            return self.proc.wait(timeout=10)
-        return self.proc.returncode if self.proc else None
 
 
 class Gateway(Daemon):
@@ -115,41 +87,6 @@ def events_of(state_dir, device):
     """The buffered events of `device` (16 hex digits), decoded, in buffer order."""
     lines = edgectl(state_dir, "buffer", "dump", "--json").splitlines()
     return [e["event"] for e in map(json.loads, lines) if e["event"]["device"] == device]
-
-
-class DeviceConsole:
-    """A device's line console on a socket (self.sock, timeout set): a command and its reply,
-    or whatever the device says up to a marker."""
-
-    sock = None
-    received = ""
-
-    def read_until(self, text, timeout=10):
-        deadline = time.monotonic() + timeout
-        while text not in self.received:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"console never said {text!r}; it said:\n{self.received}")
-            try:
-                data = self.sock.recv(4096)
-                if not data:
-                    raise AssertionError(f"console closed; it said:\n{self.received}")
-                self.received += data.decode(errors="replace")
-            except socket.timeout:
-                pass
-        head, _, rest = self.received.partition(text)
-        self.received = rest
-        return head + text
-
-    def command(self, line, expect="ok"):
-        """Sends a console line; returns the reply line that starts with `expect`."""
-        self.received = ""
-        self.sock.sendall(line.encode() + b"\r\n")
-        self.read_until(expect)
-        return expect + self.read_until("\r\n")
-
-    def counter(self, name):
-        """One of the `status` counters (ring_dropped, acked, busy, refused_frames, ...)."""
-        return int(self.command("status", "ok ring=").split(f" {name}=")[1].split()[0])
 
 
 class Devsim:

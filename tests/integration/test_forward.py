@@ -207,6 +207,7 @@ class Refusals(ForwardTestCase):
             f.write("topic deny edge/+/0000000000000101/#\ntopic readwrite #\n")
         os.chmod(acl, 0o600)
         self.broker = Mosquitto(self.workdir, "acl", f"acl_file {acl}\n")
+        self.addCleanup(self.broker.stop)  # setUp's cleanup stops the broker it made
         self.broker.start()
         sub = self.subscriber(300)
         port = free_port()
@@ -323,6 +324,7 @@ class Tls(ForwardTestCase):
             "require_certificate true\ntls_version tlsv1.2\n"
             f"listener {self.pw_port} 127.0.0.1\nallow_anonymous false\n"
             f"password_file {self.passwd}\n")
+        self.addCleanup(self.broker.stop)  # setUp's cleanup stops the broker it made
         self.broker.start()
 
     def tls_gateway(self, tls, **upstream):

@@ -6,9 +6,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
+#include <string_view>
 #include <sys/socket.h>
 
 namespace edge::platform::posix {
@@ -35,6 +37,14 @@ speed_t to_speed(unsigned long baud) {
   }
 }
 
+// Copies `text` into `out` with a terminating NUL; the caller checked that it fits.
+template <std::size_t N>
+void copy_terminated(std::string_view text, std::array<char, N>& out) {
+  const std::size_t n = std::min(text.size(), N - 1);
+  std::copy_n(text.begin(), n, out.begin());
+  out[n] = '\0';
+}
+
 }  // namespace
 
 void PosixStream::open_fd(int read_fd, int write_fd) {
@@ -44,38 +54,37 @@ void PosixStream::open_fd(int read_fd, int write_fd) {
 }
 
 const char* PosixStream::open_spec(const char* spec) {
-  if (std::strncmp(spec, "tcp:", 4) == 0) {
-    const char* host = spec + 4;
-    const char* colon = std::strrchr(host, ':');
-    const auto host_len = colon == nullptr ? 0U : static_cast<std::size_t>(colon - host);
-    if (colon == nullptr || host_len == 0 || host_len >= sizeof host_ ||
-        std::strlen(colon + 1) == 0 || std::strlen(colon + 1) >= sizeof port_) {
+  const std::string_view text(spec);
+  if (text.starts_with("tcp:")) {
+    const std::string_view host_port = text.substr(4);
+    const std::size_t colon = host_port.rfind(':');
+    if (colon == std::string_view::npos || colon == 0 || colon >= host_.size() ||
+        colon + 1 == host_port.size() || host_port.size() - colon - 1 >= port_.size()) {
       return "EDGE_LINK: expected tcp:HOST:PORT";
     }
-    std::memcpy(host_, host, host_len);
-    std::strcpy(port_, colon + 1);
+    copy_terminated(host_port.substr(0, colon), host_);
+    copy_terminated(host_port.substr(colon + 1), port_);
     tcp_ = true;
     redial();
     return nullptr;
   }
   // A serial port: PATH or PATH:BAUD.
-  char path[256] = {};
+  std::array<char, 256> path{};
   unsigned long baud = kDefaultBaud;
-  const char* colon = std::strrchr(spec, ':');
-  const std::size_t path_len =
-      colon == nullptr ? std::strlen(spec) : static_cast<std::size_t>(colon - spec);
-  if (path_len == 0 || path_len >= sizeof path) {
+  const std::size_t colon = text.rfind(':');
+  const std::string_view path_text = text.substr(0, colon);
+  if (path_text.empty() || path_text.size() >= path.size()) {
     return "EDGE_LINK: expected tcp:HOST:PORT or a serial device path[:BAUD]";
   }
-  std::memcpy(path, spec, path_len);
-  if (colon != nullptr) {
+  copy_terminated(path_text, path);
+  if (colon != std::string_view::npos) {
     char* end = nullptr;
-    baud = std::strtoul(colon + 1, &end, 10);
+    baud = std::strtoul(spec + colon + 1, &end, 10);
     if (*end != '\0' || to_speed(baud) == 0) {
       return "EDGE_LINK: the baud rate must be one of 9600..921600";
     }
   }
-  const int fd = ::open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  const int fd = ::open(path.data(), O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
     return "EDGE_LINK: the serial device cannot be opened";
   }
@@ -114,7 +123,7 @@ void PosixStream::redial() {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  if (::getaddrinfo(host_, port_, &hints, &found) != 0) {
+  if (::getaddrinfo(host_.data(), port_.data(), &hints, &found) != 0) {
     return;
   }
   for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {

@@ -10,6 +10,7 @@
 // ignored, and a TCP link is dialled again at most every kRedialUs.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 
@@ -50,8 +51,8 @@ class PosixStream final : public ByteStream {
   int write_fd_ = -1;
   bool tcp_ = false;
   bool ended_ = false;  // a non-TCP input reached its end
-  char host_[64] = {};
-  char port_[8] = {};
+  std::array<char, 64> host_{};
+  std::array<char, 8> port_{};
   std::uint64_t next_dial_us_ = 0;
 };
 

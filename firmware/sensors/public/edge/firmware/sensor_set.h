@@ -28,9 +28,9 @@ enum class SensorOption : std::uint8_t {
 };
 
 struct SensorSpec {
-  SensorChip chip;
-  std::uint8_t bus;      // platform::i2c_bus(bus)
-  std::uint8_t address;  // 7-bit I2C address
+  SensorChip chip = SensorChip::kTmp105;
+  std::uint8_t bus = 0;      // platform::i2c_bus(bus)
+  std::uint8_t address = 0;  // 7-bit I2C address
   SensorOption option = SensorOption::kNone;
 };
 

@@ -21,7 +21,8 @@ class SensorSource {
   SensorSource(const SensorSource&) = delete;
   SensorSource& operator=(const SensorSource&) = delete;
 
-  /// The chip's name, as in board.json and the console's keys ("tmp105").
+  /// The sensor's name in the console's keys, events and topics ("tmp105", "lsm303dlhc");
+  /// board.json names the chip model instead ("lsm303dlhc_mag").
   [[nodiscard]] virtual std::string_view name() const = 0;
   /// Checks and configures the chip. Errors: the driver's (absent, wrong chip, bus).
   virtual drivers::SensorResult<bool> init() = 0;

@@ -1,0 +1,1 @@
+"""Python helpers shared by scripts/demo, bench/ and tests/integration (stdlib only)."""

@@ -1,0 +1,39 @@
+"""A device's line console (the firmware's `help`, `status`, `set`, ...) over a socket."""
+
+import socket
+import time
+
+
+class DeviceConsole:
+    """A device's line console on a socket (self.sock, timeout set): a command and its reply,
+    or whatever the device says up to a marker."""
+
+    sock = None
+    received = ""
+
+    def read_until(self, text, timeout=10):
+        deadline = time.monotonic() + timeout
+        while text not in self.received:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"console never said {text!r}; it said:\n{self.received}")
+            try:
+                data = self.sock.recv(4096)
+                if not data:
+                    raise AssertionError(f"console closed; it said:\n{self.received}")
+                self.received += data.decode(errors="replace")
+            except socket.timeout:
+                pass
+        head, _, rest = self.received.partition(text)
+        self.received = rest
+        return head + text
+
+    def command(self, line, expect="ok"):
+        """Sends a console line; returns the reply line that starts with `expect`."""
+        self.received = ""
+        self.sock.sendall(line.encode() + b"\r\n")
+        self.read_until(expect)
+        return expect + self.read_until("\r\n")
+
+    def counter(self, name):
+        """One of the `status` counters (ring_dropped, acked, busy, refused_frames, ...)."""
+        return int(self.command("status", "ok ring=").split(f" {name}=")[1].split()[0])
