@@ -30,7 +30,8 @@ namespace {
 using namespace config_rules;
 using Keys = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 4> kRootKeys{"gateway", "buffer", "ingest", "upstream"};
+constexpr std::array<std::string_view, 5> kRootKeys{"gateway", "buffer", "ingest", "upstream",
+                                                    "metrics"};
 constexpr std::array<std::string_view, 3> kGatewayKeys{"id", "state_dir", "log_level"};
 constexpr std::array<std::string_view, 4> kBufferKeys{"max_bytes", "high_water_percent",
                                                       "full_policy", "busy_retry_ms"};
@@ -64,6 +65,7 @@ constexpr std::array<std::string_view, 18> kUpstreamKeys{"uri",
                                                          "username",
                                                          "password_file",
                                                          "tls"};
+constexpr std::array<std::string_view, 2> kMetricsKeys{"listen", "allow_remote"};
 constexpr std::array<std::string_view, 4> kUpstreamTlsKeys{"ca_file", "cert_file", "key_file",
                                                            "verify"};
 
@@ -377,6 +379,14 @@ void read_upstream(const Table& table, UpstreamConfig& upstream) {
   }
 }
 
+void read_metrics(const Table& table, GatewayConfig& config) {
+  table.reject_unknown(kMetricsKeys);
+  table.read_bool("allow_remote", config.metrics_allow_remote);
+  table.read_string("listen", config.metrics_listen, [&config](std::string_view listen) {
+    return check_metrics_listen(listen, config.metrics_allow_remote);
+  });
+}
+
 }  // namespace
 
 std::variant<GatewayConfig, ConfigError> parse_config(const std::string& text,
@@ -397,6 +407,9 @@ std::variant<GatewayConfig, ConfigError> parse_config(const std::string& text,
     }
     if (const std::optional<Table> upstream = root.table("upstream")) {
       read_upstream(*upstream, config.upstream);
+    }
+    if (const std::optional<Table> metrics = root.table("metrics")) {
+      read_metrics(*metrics, config);
     }
   } catch (const toml::parse_error& error) {
     const toml::source_position begin = error.source().begin;

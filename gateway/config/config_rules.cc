@@ -2,6 +2,7 @@
 #include "config_rules.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -123,6 +124,33 @@ std::optional<std::string> check_tcp(const TcpSource& tcp) {
   }
   if (tcp.port == 0) {
     return "port must be 1..65535, got 0";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_metrics_listen(std::string_view listen, bool allow_remote) {
+  if (listen.empty()) {
+    return std::nullopt;  // no metrics endpoint
+  }
+  std::string why;
+  const std::optional<TcpSource> address = parse_listen(listen, &why);
+  if (!address) {
+    return why;
+  }
+  // The HTTP server (civetweb) binds IP addresses only, not host names.
+  std::array<unsigned char, sizeof(in6_addr)> ip{};
+  const bool v4 = ::inet_pton(AF_INET, address->host.c_str(), ip.data()) == 1;
+  const bool v6 = !v4 && ::inet_pton(AF_INET6, address->host.c_str(), ip.data()) == 1;
+  if (!v4 && !v6) {
+    return "expected an IP address and port (\"127.0.0.1:9464\", \"[::1]:9464\"), got " +
+           quote(listen);
+  }
+  const bool loopback =
+      v4 ? ip[0] == 127 : IN6_IS_ADDR_LOOPBACK(reinterpret_cast<in6_addr*>(ip.data()));
+  if (!loopback && !allow_remote) {
+    return quote(address->host) +
+           " is not a loopback address; the metrics endpoint has no authentication and no TLS, "
+           "so serving it beyond this host needs metrics.allow_remote = true";
   }
   return std::nullopt;
 }
@@ -460,6 +488,8 @@ std::optional<ConfigError> validate_config(const GatewayConfig& config, const st
   if (std::optional<UpstreamError> error = check_upstream_fields(upstream)) {
     first.check("upstream." + error->key, std::move(error->message));
   }
+  first.check("metrics.listen",
+              check_metrics_listen(config.metrics_listen, config.metrics_allow_remote));
   return std::move(first).error();
 }
 

@@ -105,6 +105,10 @@ std::optional<std::string> check_client_id(std::string_view id);
 std::optional<std::string> check_topic_prefix(std::string_view prefix);
 std::optional<std::string> check_topic_template(std::string_view topic);
 
+// metrics.listen: empty (off), or an IP address and port ("127.0.0.1:9464", "[::1]:9464"); a
+// non-loopback address only with metrics.allow_remote = true.
+std::optional<std::string> check_metrics_listen(std::string_view listen, bool allow_remote);
+
 // An error about one key of [upstream]: `key` is relative to "upstream" ("tls.ca_file").
 // `related` is the other key of the rule: parse_config reports its line when `key` is not in
 // the file (backoff_max_ms = 50 under the default backoff_min_ms = 100).

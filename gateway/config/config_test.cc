@@ -211,10 +211,11 @@ TEST(ConfigParse, UnknownKeyIsAnErrorNotADefault) {
 TEST(ConfigParse, UnknownTableIsAnError) {
   const ConfigError error = parse_error("[buffers]\nmax_bytes = 5\n");
   EXPECT_EQ(error.key, "buffers");
-  EXPECT_EQ(error.message, "unknown table (expected one of: gateway, buffer, ingest, upstream)");
+  EXPECT_EQ(error.message,
+            "unknown table (expected one of: gateway, buffer, ingest, upstream, metrics)");
   EXPECT_EQ(parse_error("[ingest.udp]\n").key, "ingest.udp");
   EXPECT_EQ(parse_error("[[buffers]]\n").message,
-            "unknown table (expected one of: gateway, buffer, ingest, upstream)");
+            "unknown table (expected one of: gateway, buffer, ingest, upstream, metrics)");
 }
 
 TEST(ConfigParse, UnknownKeyInSecondSourceNamesItsIndex) {
@@ -844,6 +845,64 @@ class ConfigFile : public ::testing::Test {
   void SetUp() override { std::filesystem::create_directories(dir_); }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 };
+
+TEST(ConfigMetrics, OffByDefault) {
+  const GatewayConfig config = parse_ok("");
+  EXPECT_EQ(config.metrics_listen, "");
+  EXPECT_FALSE(config.metrics_allow_remote);
+  EXPECT_EQ(validate_config(one_source(), kFile), std::nullopt);
+}
+
+TEST(ConfigMetrics, LoopbackAddressesAreAccepted) {
+  for (const std::string listen : {"127.0.0.1:9464", "127.1.2.3:1", "[::1]:65535"}) {
+    const GatewayConfig config = parse_ok("[metrics]\nlisten = \"" + listen + "\"\n");
+    EXPECT_EQ(config.metrics_listen, listen);
+  }
+}
+
+TEST(ConfigMetrics, RemoteAddressNeedsAllowRemote) {
+  const ConfigError error = parse_error("[metrics]\nlisten = \"0.0.0.0:9464\"\n");
+  EXPECT_EQ(error.key, "metrics.listen");
+  EXPECT_EQ(error.line, 2U);
+  EXPECT_NE(error.message.find("not a loopback address"), std::string::npos) << error.message;
+  EXPECT_NE(error.message.find("metrics.allow_remote = true"), std::string::npos);
+  // allow_remote may come after listen in the file: the rule is between the two keys.
+  const GatewayConfig config =
+      parse_ok("[metrics]\nlisten = \"0.0.0.0:9464\"\nallow_remote = true\n");
+  EXPECT_EQ(config.metrics_listen, "0.0.0.0:9464");
+  EXPECT_TRUE(config.metrics_allow_remote);
+  EXPECT_EQ(parse_ok("[metrics]\nlisten = \"[::]:9464\"\nallow_remote = true\n").metrics_listen,
+            "[::]:9464");
+}
+
+TEST(ConfigMetrics, BadListenNamesTheKey) {
+  for (const std::string listen :
+       {"9464", "localhost:9464", "127.0.0.1:0", "127.0.0.1:65536", ":9464", "::1:9464"}) {
+    const ConfigError error = parse_error("[metrics]\nlisten = \"" + listen + "\"\n");
+    EXPECT_EQ(error.key, "metrics.listen") << listen;
+    EXPECT_EQ(error.file, kFile);
+    EXPECT_EQ(error.line, 2U) << listen;
+  }
+  EXPECT_NE(parse_error("[metrics]\nlisten = \"localhost:9464\"\n").message.find("IP address"),
+            std::string::npos);
+  EXPECT_EQ(parse_error("[metrics]\nlisten = 9464\n").message,
+            "expected a string, found an integer");
+  EXPECT_EQ(parse_error("[metrics]\nallow_remote = \"yes\"\n").key, "metrics.allow_remote");
+  EXPECT_EQ(parse_error("[metrics]\nport = 9464\n").message,
+            "unknown key (expected one of: listen, allow_remote)");
+}
+
+TEST(ConfigMetrics, ValidateRechecksTheLoopbackRule) {
+  GatewayConfig config = one_source();
+  config.metrics_listen = "192.0.2.1:9464";
+  const std::optional<ConfigError> error = validate_config(config, kFile);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->key, "metrics.listen");
+  config.metrics_allow_remote = true;
+  EXPECT_EQ(validate_config(config, kFile), std::nullopt);
+  config.metrics_listen = "127.0.0.1:99999";
+  EXPECT_TRUE(validate_config(config, kFile).has_value());
+}
 
 TEST_F(ConfigFile, LoadsAFile) {
   const std::string path = dir_ / "gateway.toml";

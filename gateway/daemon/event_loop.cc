@@ -243,8 +243,18 @@ void EventLoop::set_forwarder(Forwarder* forwarder) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, forwarder->wake_fd(), &ev);
 }
 
+void EventLoop::set_periodic(std::uint64_t interval_us,
+                             std::function<void(std::uint64_t now_us)> tick) {
+  tick_ = std::move(tick);
+  tick_interval_us_ = interval_us;
+  tick_due_us_ = monotonic_us();
+}
+
 int EventLoop::timeout_ms(std::uint64_t now_us) const {
   std::uint64_t wait_us = 1'000'000;
+  if (tick_) {
+    wait_us = std::min(wait_us, tick_due_us_ > now_us ? tick_due_us_ - now_us : 0);
+  }
   if (forwarder_due_us_ != 0) {
     wait_us = std::min(wait_us, forwarder_due_us_ > now_us ? forwarder_due_us_ - now_us : 0);
   }
@@ -324,6 +334,13 @@ int EventLoop::run() {
       const std::uint64_t now = monotonic_us();
       const std::uint64_t delay = forwarder_->poll(now);
       forwarder_due_us_ = delay == 0 ? 0 : now + delay;
+    }
+    if (tick_) {
+      const std::uint64_t now = monotonic_us();
+      if (now >= tick_due_us_) {
+        tick_(now);
+        tick_due_us_ = now + tick_interval_us_;
+      }
     }
   }
 }

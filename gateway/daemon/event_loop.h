@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,6 +44,12 @@ class EventLoop final : public AckSink {
 
   /// Polls `forwarder` after every commit and whenever Paho wakes it (optional).
   void set_forwarder(Forwarder* forwarder);
+
+  /// Calls `tick` from the loop every `interval_us` (at the end of an iteration, never more
+  /// often): the metrics refresh. Optional.
+  void set_periodic(std::uint64_t interval_us, std::function<void(std::uint64_t now_us)> tick);
+  /// Device links connected now: open serial ports and accepted connections.
+  [[nodiscard]] std::size_t links() const { return sessions_.size(); }
 
   /// Runs until SIGTERM or SIGINT, then commits what is staged and returns 0; 1 on a setup error.
   int run();
@@ -95,6 +102,9 @@ class EventLoop final : public AckSink {
   Forwarder* forwarder_ = nullptr;
   std::uint64_t forwarder_due_us_ = 0;  // monotonic time the forwarder wants to run again
   std::vector<std::uint8_t> read_buffer_;
+  std::function<void(std::uint64_t)> tick_;
+  std::uint64_t tick_interval_us_ = 0;
+  std::uint64_t tick_due_us_ = 0;
 };
 
 /// Microseconds on CLOCK_MONOTONIC and the wall clock.

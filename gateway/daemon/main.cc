@@ -2,7 +2,10 @@
 // opens the LMDB buffer and serves every configured link until SIGTERM/SIGINT.
 //
 // Exit status: 0 after a clean stop, 2 on a config or command-line error (the message names the
-// file and the key), 1 when the buffer or a listener cannot be set up.
+// file and the key), 1 when the buffer, a listener or the metrics endpoint cannot be set up.
+// With --check-config it only reads and validates the config and the flags (0: valid, 2: not);
+// files the config names (password_file, TLS files) are not opened then: it checks a config
+// written for another machine too.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +23,7 @@
 #include "edge/gateway/config.h"
 #include "edge/gateway/forwarder.h"
 #include "edge/gateway/ingest.h"
+#include "edge/gateway/metrics.h"
 #include "event_loop.h"
 
 namespace {
@@ -40,6 +44,7 @@ struct Overrides {
   std::string mqtt_uri;
   std::string mqtt_client_id;
   std::uint32_t mqtt_max_in_flight = 0;
+  std::string metrics;
 };
 
 // Applies overrides by rendering them as TOML and parsing that with the same rules as the file,
@@ -89,6 +94,11 @@ std::optional<ConfigError> apply(GatewayConfig& config, const Overrides& o) {
   if (o.mqtt_max_in_flight != 0) {
     toml += "max_in_flight = " + std::to_string(o.mqtt_max_in_flight) + "\n";
   }
+  if (!o.metrics.empty()) {
+    // The file's allow_remote applies to a --metrics address too.
+    toml += "[metrics]\nlisten = " + quoted(o.metrics) +
+            "\nallow_remote = " + (config.metrics_allow_remote ? "true" : "false") + "\n";
+  }
   auto parsed = edge::gateway::parse_config(toml, "<command line>");
   if (auto* error = std::get_if<ConfigError>(&parsed)) {
     return *error;
@@ -121,6 +131,9 @@ std::optional<ConfigError> apply(GatewayConfig& config, const Overrides& o) {
   }
   if (o.mqtt_max_in_flight != 0) {
     config.upstream.max_in_flight = flags.upstream.max_in_flight;
+  }
+  if (!o.metrics.empty()) {
+    config.metrics_listen = flags.metrics_listen;
   }
   return std::nullopt;
 }
@@ -176,8 +189,14 @@ static int run(int argc, char** argv) {
                  "MQTT client id (upstream.client_id; default: gateway id)");
   app.add_option("--mqtt-max-in-flight", o.mqtt_max_in_flight,
                  "messages awaiting PUBACK at most (upstream.max_in_flight)");
+  app.add_option("--metrics", o.metrics,
+                 "serve Prometheus metrics on http://HOST:PORT/metrics (metrics.listen)");
+  bool check_only = false;
+  app.add_flag("--check-config", check_only,
+               "validate the config and flags, print the verdict, exit 0 (valid) or 2");
   app.add_option("--ready-file", ready_file,
-                 "write {\"pid\":..,\"tcp_ports\":[..]} here once every link is set up");
+                 "write {\"pid\":..,\"tcp_ports\":[..],\"metrics_port\":..} here once every "
+                 "link is set up");
   CLI11_PARSE(app, argc, argv);
 
   GatewayConfig config;
@@ -197,6 +216,10 @@ static int run(int argc, char** argv) {
   if (auto error = edge::gateway::validate_config(config, origin)) {
     std::fprintf(stderr, "%s\n", error->to_string().c_str());
     return 2;
+  }
+  if (check_only) {
+    std::printf("config ok: %s\n", origin.c_str());
+    return 0;
   }
 
   edge::gateway::ForwarderOptions upstream{.upstream = config.upstream,
@@ -238,6 +261,24 @@ static int run(int argc, char** argv) {
     return 1;
   }
   auto& buffer = *std::get<std::unique_ptr<edge::gateway::Buffer>>(opened);
+
+  // Metrics before the links: a port already in use stops the start, like a listener would.
+  std::unique_ptr<edge::gateway::Metrics> metrics;
+  std::unique_ptr<edge::gateway::MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    metrics = std::make_unique<edge::gateway::Metrics>(
+        edge::gateway::MetricsInfo{.version = EDGE_GATEWAY_VERSION,
+                                   .gateway_id = config.gateway_id,
+                                   .upstream_configured = !config.upstream.uri.empty()},
+        edge::gateway::monotonic_us());
+    auto started = edge::gateway::MetricsServer::start(config.metrics_listen, metrics->registry());
+    if (auto* error = std::get_if<std::string>(&started)) {
+      spdlog::critical("{}", *error);
+      return 1;
+    }
+    metrics_server = std::move(std::get<std::unique_ptr<edge::gateway::MetricsServer>>(started));
+    spdlog::info("metrics on http://{}/metrics", config.metrics_listen);
+  }
   spdlog::info("gateway {}: buffer {} ({} MiB bound, high water {}%, full policy {})",
                config.gateway_id, config.state_dir, config.buffer_max_bytes >> 20U,
                config.buffer_high_water_percent,
@@ -294,13 +335,32 @@ static int run(int argc, char** argv) {
   for (const auto& serial : config.serial) {
     loop.add_serial(serial);
   }
+  if (metrics) {
+    ingest.set_commit_observer([&metrics](std::chrono::nanoseconds duration, bool ok) {
+      metrics->observe_commit(duration, ok);
+    });
+    loop.set_periodic(edge::gateway::kMetricsUpdateIntervalUs, [&](std::uint64_t now_us) {
+      edge::gateway::MetricsSample sample{.links = loop.links(), .now_us = now_us};
+      auto stats = buffer.stats();
+      if (auto* s = std::get_if<edge::gateway::BufferStats>(&stats)) {
+        sample.buffer = std::move(*s);
+      }
+      if (forwarder) {
+        sample.upstream = forwarder->stats();
+      }
+      metrics->update(sample);
+    });
+  }
   if (!ready_file.empty()) {
     std::string ports;
     for (const std::uint16_t p : loop.tcp_ports()) {
       ports += (ports.empty() ? "" : ",") + std::to_string(p);
     }
     const std::string tmp = ready_file + ".tmp";
-    std::ofstream(tmp) << "{\"pid\":" << ::getpid() << ",\"tcp_ports\":[" << ports << "]}\n";
+    const int metrics_port =
+        metrics_server && !metrics_server->ports().empty() ? metrics_server->ports().front() : 0;
+    std::ofstream(tmp) << "{\"pid\":" << ::getpid() << ",\"tcp_ports\":[" << ports
+                       << "],\"metrics_port\":" << metrics_port << "}\n";
     std::rename(tmp.c_str(), ready_file.c_str());
   }
   const int status = loop.run();

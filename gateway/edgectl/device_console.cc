@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fmt/format.h>
 #include <iostream>
 #include <optional>
 #include <sys/socket.h>
@@ -136,17 +137,21 @@ std::string value_of(const std::string& reply) {
   return eq == std::string::npos ? std::string() : reply.substr(eq + 3);
 }
 
-std::string to_text(const toml::node& node) {
+// The console's text for a value. The device reads device_id and addr.* as hex, so an integer
+// there (device_id = 4096) is sent as hex ("0x1000"), never as its decimal digits ("4096",
+// which the device would take for 0x4096); a string is sent as written.
+std::string to_text(const toml::node& node, bool hex) {
   if (const auto* s = node.as_string()) {
     return s->get();
   }
   if (const auto* i = node.as_integer()) {
-    return std::to_string(i->get());
+    return hex && i->get() >= 0 ? fmt::format("0x{:X}", i->get()) : std::to_string(i->get());
   }
   return {};
 }
 
-// The file's settings as (console key, value) pairs, in file order; nullopt after printing why.
+// The file's settings as (console key, value) pairs, in key order (toml++ keeps a table's keys
+// sorted, not in file order); nullopt after printing why.
 std::optional<std::vector<std::pair<std::string, std::string>>> read_settings(
     const std::string& file) {
   std::vector<std::pair<std::string, std::string>> settings;
@@ -157,7 +162,7 @@ std::optional<std::vector<std::pair<std::string, std::string>>> read_settings(
       if (const auto* table = node.as_table();
           table != nullptr && (name == "interval" || name == "addr")) {
         for (const auto& [sensor, value] : *table) {
-          const std::string text = to_text(value);
+          const std::string text = to_text(value, name == "addr");
           if (text.empty()) {
             std::cerr << "config error: " << file << ": key '" << name << "." << sensor.str()
                       << "': expected an integer or a string\n";
@@ -165,8 +170,9 @@ std::optional<std::vector<std::pair<std::string, std::string>>> read_settings(
           }
           settings.emplace_back(name + "." + std::string(sensor.str()), text);
         }
-      } else if ((name == "device_id" || name == "link_baud") && !to_text(node).empty()) {
-        settings.emplace_back(name, to_text(node));
+      } else if ((name == "device_id" || name == "link_baud") &&
+                 !to_text(node, name == "device_id").empty()) {
+        settings.emplace_back(name, to_text(node, name == "device_id"));
       } else {
         std::cerr << "config error: " << file << ": key '" << name
                   << "': unknown (expected device_id, link_baud, [interval], [addr])\n";

@@ -10,8 +10,10 @@
 //               [--username U] [--password P]
 //   edgectl console PORT                       a device's serial console (see device_console.h)
 //   edgectl config apply PORT device.toml [--reboot]
+//   edgectl [-c CONFIG] health [--metrics HOST:PORT] [--max-offline-s S] [--timeout-s S]
 //
-// Exit status: 0, 1 when the buffer cannot be read, 2 on a usage or config error.
+// Exit status: 0, 1 when the buffer cannot be read (health: unhealthy), 2 on a usage or config
+// error.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <ctime>
@@ -25,6 +27,7 @@
 #include "edge/gateway/config.h"
 #include "edge/gateway/device_hex.h"
 #include "edge/gateway/event_json.h"
+#include "health.h"
 #include "sub.h"
 
 namespace {
@@ -117,7 +120,28 @@ static int run(int argc, char** argv) {
   apply_cmd->add_option("file", device_file, "device.toml")->required();
   apply_cmd->add_flag("--reboot", reboot_after, "reboot the device afterwards");
   config_cmd->require_subcommand(1);
-  CLI11_PARSE(app, argc, argv);
+  edge::edgectl::HealthOptions health;
+  std::string health_metrics;
+  auto* health_cmd = app.add_subcommand(
+      "health", "scrape the gateway's metrics endpoint: exit 0 healthy, 1 unhealthy");
+  health_cmd->add_option("--metrics", health_metrics,
+                         "the gateway's metrics endpoint HOST:PORT (default: metrics.listen of "
+                         "-c CONFIG, else 127.0.0.1:9464)");
+  health_cmd
+      ->add_option("--max-offline-s", health.max_offline_s,
+                   "unhealthy when the broker has been unreachable longer (if upstream is "
+                   "configured)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  health_cmd->add_option("--timeout-s", health.timeout_s, "connect and read timeout")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 60.0));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a success; every other parse error is a usage error: status 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (console_cmd->parsed()) {
     return edge::edgectl::run_console(console_port);
   }
@@ -126,6 +150,22 @@ static int run(int argc, char** argv) {
   }
   if (sub_cmd->parsed()) {
     return edge::edgectl::run_sub(sub);
+  }
+  if (health_cmd->parsed()) {
+    if (!health_metrics.empty()) {
+      health.metrics = health_metrics;
+    } else if (!config_path.empty()) {
+      auto loaded = edge::gateway::load_config(config_path);
+      if (auto* error = std::get_if<edge::gateway::ConfigError>(&loaded)) {
+        std::fprintf(stderr, "%s\n", error->to_string().c_str());
+        return 2;
+      }
+      const auto& config = std::get<edge::gateway::GatewayConfig>(loaded);
+      if (!config.metrics_listen.empty()) {
+        health.metrics = config.metrics_listen;
+      }
+    }
+    return edge::edgectl::run_health(health);
   }
 
   edge::gateway::BufferOptions options;

@@ -1,9 +1,14 @@
 #include "sub.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -210,18 +215,23 @@ class Tally {
  public:
   explicit Tally(std::uint32_t window_bits) : window_(window_bits) {}
 
-  /// Records the event; true the first time its id is seen (print it).
-  bool first_time(const EventId& id) {
+  struct Seen {
+    bool first = false;      // the first time this id is seen (print it)
+    std::uint64_t gaps = 0;  // seqs this event declared missing
+  };
+
+  /// Records the event.
+  Seen observe(const EventId& id) {
     DeviceTally& tally = devices_[id.device];
     const gateway::Observation seen = window_.observe(tally.window, id.boot, id.seq);
     tally.gaps += seen.gaps;
     if (seen.verdict == gateway::Verdict::kDuplicate) {
       ++tally.duplicates;
-      return false;
+      return {false, seen.gaps};
     }
     ++tally.unique;
     ++unique_;
-    return true;
+    return {true, seen.gaps};
   }
 
   [[nodiscard]] std::uint64_t unique() const { return unique_; }
@@ -253,6 +263,89 @@ class Tally {
 void print_event(nlohmann::json line, const std::string& topic) {
   line["topic"] = topic;
   std::cout << dump(line) << "\n";
+}
+
+// How events are shown. Not a terminal: one JSON line per unique event (scripts and tests parse
+// them; nothing else goes to stdout). A terminal: one short line per event for a person, with
+// duplicates and gaps marked, coloured unless NO_COLOR is set (https://no-color.org).
+struct Display {
+  bool human = false;
+  bool colour = false;
+
+  static Display for_stdout() {
+    Display d;
+    d.human = ::isatty(STDOUT_FILENO) == 1;
+    const char* no_colour = std::getenv("NO_COLOR");
+    d.colour = d.human && (no_colour == nullptr || *no_colour == '\0');
+    return d;
+  }
+  [[nodiscard]] std::string paint(std::string_view sgr, std::string_view text) const {
+    if (!colour) {
+      return std::string(text);
+    }
+    return "\033[" + std::string(sgr) + "m" + std::string(text) + "\033[0m";
+  }
+};
+
+constexpr std::string_view kBold = "1";
+constexpr std::string_view kDim = "2";
+constexpr std::string_view kYellow = "33";
+constexpr std::string_view kCyan = "36";
+
+// "#12  0000000000000100/temp  celsius 21.5  boot 1 seq 42", the reading without its type.
+void print_human(const Display& display, std::uint64_t unique, const nlohmann::json& event) {
+  std::string reading;
+  for (const auto& [key, value] : event["reading"].items()) {
+    if (key == "type") {
+      continue;
+    }
+    std::string text = dump(value);
+    if (value.is_number_float()) {  // the event's float, not its double widening
+      std::array<char, 32> number{};
+      std::snprintf(number.data(), number.size(), "%.6g", value.get<double>());
+      text = number.data();
+    }
+    if (!reading.empty()) {
+      reading += ' ';
+    }
+    reading.append(key).append(" ").append(text);
+  }
+  std::cout << display.paint(kDim, "#" + std::to_string(unique)) << "  "
+            << display.paint(kCyan, event.value("device", "?")) << "/"
+            << display.paint(kBold, event.value("sensor", "")) << "  " << reading << "  "
+            << display.paint(kDim, "boot " + std::to_string(event.value("boot", 0U)) + " seq " +
+                                       std::to_string(event.value("seq", 0U)))
+            << "\n";
+}
+
+// One received event: shown the first time its id is seen, duplicates and gaps marked on a
+// terminal. `make_json` renders the event (only when it is shown).
+template <typename MakeJson>
+void receive(Tally& tally, const Display& display, const EventId& id, const std::string& topic,
+             MakeJson make_json) {
+  const Tally::Seen seen = tally.observe(id);
+  const std::string where = gateway::device_hex(id.device) + " boot " + std::to_string(id.boot);
+  if (display.human && seen.gaps > 0) {
+    std::cout << display.paint(kYellow, "gap: " + std::to_string(seen.gaps) + " event(s) of " +
+                                            gateway::device_hex(id.device) +
+                                            " never arrived (noticed at boot " +
+                                            std::to_string(id.boot) + " seq " +
+                                            std::to_string(id.seq) + ")")
+              << "\n";
+  }
+  if (!seen.first) {
+    if (display.human) {
+      std::cout << display.paint(kDim, "duplicate: " + where + " seq " + std::to_string(id.seq) +
+                                           " (already shown, dropped)")
+                << "\n";
+    }
+    return;
+  }
+  if (display.human) {
+    print_human(display, tally.unique(), make_json());
+  } else {
+    print_event(make_json(), topic);
+  }
 }
 
 bool is_tls_uri(std::string_view uri) {
@@ -327,6 +420,7 @@ int run_sub(const SubOptions& o) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   Tally tally(o.dedupe_window);
+  const Display display = Display::for_stdout();
   InvalidReporter reporter;
   std::uint64_t received = 0;
   std::uint64_t invalid = 0;
@@ -370,8 +464,12 @@ int run_sub(const SubOptions& o) {
       try {
         client->connect(connect_options(o))->wait_for(std::chrono::seconds(2));
         if (client->is_connected()) {
-          client->subscribe(filter, 1)->wait_for(std::chrono::seconds(2));
+          const bool subscribed = client->subscribe(filter, 1)->wait_for(std::chrono::seconds(2));
           ++reconnects;
+          if (subscribed) {
+            std::cerr << "subscribed again to " << filter << " (reconnect " << reconnects << ")"
+                      << std::endl;
+          }
         }
       } catch (const mqtt::exception&) {  // still away: try again
       }
@@ -396,9 +494,8 @@ int run_sub(const SubOptions& o) {
           break;
         }
         ++flatbuffer_messages;
-        if (tally.first_time(wire::event_id_of(*event.value()))) {
-          print_event(gateway::event_to_json(*event.value()), topic);
-        }
+        receive(tally, display, wire::event_id_of(*event.value()), topic,
+                [&] { return gateway::event_to_json(*event.value()); });
         break;
       }
       case PayloadKind::kBatch: {
@@ -415,9 +512,8 @@ int run_sub(const SubOptions& o) {
           ++batch_events;
           // Every nested event verified (in place) by verify_upstream_batch.
           const wire::Event& event = *blob->data_nested_root();
-          if (tally.first_time(wire::event_id_of(event))) {
-            print_event(gateway::event_to_json(event), topic);
-          }
+          receive(tally, display, wire::event_id_of(event), topic,
+                  [&] { return gateway::event_to_json(event); });
         }
         break;
       }
@@ -434,9 +530,7 @@ int run_sub(const SubOptions& o) {
           break;
         }
         ++json_messages;
-        if (tally.first_time(id)) {
-          print_event(std::move(object), topic);
-        }
+        receive(tally, display, id, topic, [&] { return std::move(object); });
         break;
       }
       case PayloadKind::kUnknown:

@@ -1,7 +1,8 @@
 // edgectl sub: the consumer that proves delivery end to end. Subscribes at QoS 1 (MQTT v5 with
 // optional shared subscriptions via --share, or 3.1.1 for brokers without v5), decodes each
 // event, drops duplicates by event ID and reports gaps per device, printing one JSON line per
-// unique event.
+// unique event (on a terminal: a short line per event for a person, coloured unless NO_COLOR is
+// set, with duplicates and gaps marked; see Display in sub.cc).
 //
 // Every payload mode of the forwarder is understood, told apart per message:
 //   flatbuffer  one Event (FlatBuffers identifier "EDGE" at bytes 4..7)

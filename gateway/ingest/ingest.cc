@@ -159,7 +159,12 @@ void Ingest::flush(std::uint64_t now_us) {
     return;
   }
   bool committed = true;
-  if (auto error = buffer_.commit()) {
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<BufferError> error = buffer_.commit();
+  if (commit_observer_) {
+    commit_observer_(std::chrono::steady_clock::now() - started, !error.has_value());
+  }
+  if (error) {
     committed = false;
     if (log_limit_.admit("commit", now_us) != 0) {
       spdlog::error("buffer: commit failed, {} events acked busy: {}", pending_.size(),

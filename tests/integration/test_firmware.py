@@ -267,7 +267,8 @@ class QemuBoardTest(GatewayTestCase):
 
     def test_edgectl_config_apply_sets_saves_and_reports_changes(self):
         self.board.start()
-        out = self.config_apply('device_id = "0xC0FFEE"\n[interval]\ntmp105 = 250\n'
+        # device_id as a TOML integer: 12648430 is 0xC0FFEE (the console itself reads hex).
+        out = self.config_apply('device_id = 12648430\n[interval]\ntmp105 = 250\n'
                                 'dps310 = 1000\n', "--reboot")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("device_id: 0x0 -> 0xc0ffee", out.stdout)

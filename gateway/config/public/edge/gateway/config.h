@@ -102,6 +102,12 @@ struct GatewayConfig {
 
   // [upstream] and [upstream.tls]
   UpstreamConfig upstream;
+
+  // [metrics]: Prometheus text on http://LISTEN/metrics; off while empty. "IP:PORT" or
+  // "[IPv6]:PORT", a loopback address unless metrics_allow_remote (the endpoint has neither
+  // authentication nor TLS).
+  std::string metrics_listen;
+  bool metrics_allow_remote = false;
 };
 
 /// A config error: the file, the dotted key ("buffer.max_bytes", "ingest.tcp[1].listen") and

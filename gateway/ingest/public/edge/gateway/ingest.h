@@ -11,7 +11,9 @@
 // per interval per (source, reason), and never stops the link.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -76,6 +78,11 @@ class Ingest {
   /// A session closed: its pending acks have nowhere to go (its device will resend).
   void forget_session(SessionId session);
 
+  /// Called after every commit flush() makes, with its duration and whether it succeeded (the
+  /// daemon's commit-latency metric). Optional; runs on the caller's thread inside flush().
+  using CommitObserver = std::function<void(std::chrono::nanoseconds duration, bool ok)>;
+  void set_commit_observer(CommitObserver observer) { commit_observer_ = std::move(observer); }
+
   [[nodiscard]] std::size_t pending_events() const { return pending_.size(); }
   /// Refusals per source and reason since start ("source" -> "bad_crc" -> n).
   [[nodiscard]] const std::map<std::string, std::map<std::string, std::uint64_t>>& refused() const {
@@ -113,6 +120,7 @@ class Ingest {
   AlignedCopy aligned_scratch_;
   flatbuffers::FlatBufferBuilder ack_builder_;
   std::vector<std::uint8_t> ack_frame_;
+  CommitObserver commit_observer_;
 };
 
 }  // namespace edge::gateway
