@@ -18,6 +18,7 @@ demo started, it stops."""
 
 import argparse
 import json
+import math
 import os
 import shutil
 import signal
@@ -33,6 +34,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from edgepy.console import DeviceConsole  # noqa: E402
 from edgepy.processes import Daemon, Mosquitto, free_port, port_open, wait_for  # noqa: E402
+from qemu_board import qom_set  # noqa: E402
 
 DEVICE_BASE = 0xDE0001  # host-sim devices: 0xde0001, 0xde0002, ...
 QEMU_DEVICE = 0xDE00C0
@@ -125,11 +127,13 @@ class QemuBoard(Daemon, DeviceConsole):
         self.name = "qemu-lm3s"
         self.console_port = free_port()
         self.log_path = os.path.join(workdir, "qemu.log")
+        self.qmp = os.path.join(workdir, "qmp.sock")
         self.args = [sys.executable, os.path.join(HERE, "qemu_board.py"),
                      "--board", os.path.join(ROOT, "boards", "lm3s6965evb", "board.json"),
                      "--elf", elf, "--link", f"tcp:127.0.0.1:{gateway_port}",
                      "--console", f"tcp-server:{self.console_port}",
-                     "--eeprom", os.path.join(workdir, "eeprom.bin")]
+                     "--eeprom", os.path.join(workdir, "eeprom.bin"), "--qmp", self.qmp]
+        self.stopped = threading.Event()
 
     def start(self):
         with open(self.log_path, "ab") as log:
@@ -145,11 +149,28 @@ class QemuBoard(Daemon, DeviceConsole):
                 time.sleep(0.05)
         self.sock.settimeout(0.2)
         self.received = ""
+        self.wait_ready()
         return self
 
     def reboot(self):
         self.sock.sendall(b"reboot\r\n")  # QEMU resets the machine; the console stays open
         return self
+
+    def weather(self):
+        """QEMU's TMP105 model holds one temperature: move it slowly over QMP, as a room would
+        (21.5 °C +- 1.5 over 80 s), so the board's readings live."""
+        started = time.monotonic()
+        while not self.stopped.wait(2.0):
+            t = time.monotonic() - started
+            try:
+                qom_set(self.qmp, "tmp105", "temperature",
+                        int(21500 + 1500 * math.sin(2 * math.pi * t / 80)))
+            except (OSError, RuntimeError, ValueError):
+                return  # QEMU is gone
+
+    def stop(self):
+        self.stopped.set()
+        return super().stop()
 
 
 class Uplink:
@@ -359,6 +380,7 @@ class Demo:
         if self.qemu_elf:
             board = QemuBoard(self.qemu_elf, self.workdir, self.ingest_port).start()
             self.stack.append(board.stop)
+            threading.Thread(target=board.weather, daemon=True).start()
             self.devices.append((board, QEMU_DEVICE, {"tmp105": 1000, "dps310": 2000,
                                                       "lsm303dlhc": 2000}))
         # Each device is new (device_id 0: it sends nothing yet): provision it on its console,
@@ -382,10 +404,14 @@ class Demo:
         wait_for(lambda: self.sub.subscribed >= wanted, 30, "the subscriber to subscribe")
         self.uplink.open.set()
 
-    def progress(self, until, what):
+    def progress(self, until, what, drain_from=None):
         while time.monotonic() < until:
             time.sleep(1.0)
             s = self.stats()
+            if drain_from is not None and s["events"] == 0:
+                self.out.line(f"backlog drained in {time.monotonic() - drain_from:.1f} s "
+                              "after the broker came back", "1;32")
+                drain_from = None
             c = s["counters"]
             self.out.status(f"{what}: backlog {s['events']} events in the buffer, "
                             f"{c.get('stored', 0)} stored, {c.get('forwarded', 0)} forwarded, "
@@ -431,7 +457,8 @@ class Demo:
         if self.broker:
             self.broker.start()
         self.open_uplink()
-        self.progress(time.monotonic() + o.duration - online - outage, "draining")
+        self.progress(time.monotonic() + o.duration - online - outage, "draining",
+                      drain_from=time.monotonic())
 
         out.phase("stopping the sensors; waiting for every event to arrive")
         for dev, _, intervals in self.devices:

@@ -14,6 +14,7 @@ QEMU board runs this; the tests and the demo build their command lines with qemu
 import argparse
 import json
 import os
+import socket
 import sys
 
 
@@ -67,6 +68,27 @@ def qemu_command(board, elf, link, console, eeprom=None, qmp=None, qemu="qemu-sy
     for name, _ in uarts:
         args += ["-serial", chardev(link if name == "link" else console, name)]
     return args + ["-kernel", elf]
+
+
+def qom_set(qmp_path, device, prop, value, timeout=10):
+    """Sets a property of one of QEMU's device models at run time over QMP (`qom-set`), as a
+    physical quantity changing under a sensor: qom_set(path, "tmp105", "temperature", 23500)."""
+    with socket.socket(socket.AF_UNIX) as qmp:
+        qmp.settimeout(timeout)
+        qmp.connect(qmp_path)
+        reader = qmp.makefile("r")
+        json.loads(reader.readline())  # greeting
+        for command in ({"execute": "qmp_capabilities"},
+                        {"execute": "qom-set", "arguments": {
+                            "path": f"/machine/peripheral/{device}", "property": prop,
+                            "value": value}}):
+            qmp.sendall(json.dumps(command).encode() + b"\n")
+            while True:
+                reply = json.loads(reader.readline())
+                if "event" not in reply:
+                    break
+            if "error" in reply:
+                raise RuntimeError(f"QMP {command}: {reply['error']}")
 
 
 def main():

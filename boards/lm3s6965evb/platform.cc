@@ -28,6 +28,40 @@ volatile T& reg(std::uintptr_t address) {
 
 constexpr std::uintptr_t kSysctlRcgc1 = 0x400FE104;  // UART0 bit 0, UART1 bit 1
 constexpr std::uintptr_t kSysctlRcgc2 = 0x400FE108;  // GPIOA bit 0, GPIOD bit 3
+constexpr std::uintptr_t kSysctlRis = 0x400FE050;    // raw interrupt status: PLLLRIS bit 6
+constexpr std::uintptr_t kSysctlRcc = 0x400FE060;
+
+// RCC fields (datasheet 6.4, "Run-Mode Clock Configuration").
+constexpr std::uint32_t kRccBypass = 1U << 11U;
+constexpr std::uint32_t kRccPwrdn = 1U << 13U;
+constexpr std::uint32_t kRccUseSysdiv = 1U << 22U;
+constexpr std::uint32_t kRccXtalMask = 0x1FU << 6U;
+constexpr std::uint32_t kRccXtal8MHz = 0xEU << 6U;  // the EVB's 8 MHz crystal
+constexpr std::uint32_t kRccOscsrcMask = 3U << 4U;  // 0: the main oscillator
+constexpr std::uint32_t kRccSysdivMask = 0xFU << 23U;
+constexpr std::uint32_t kRccSysdiv4 = 3U << 23U;  // PLL 200 MHz / 4 = 50 MHz
+constexpr std::uint32_t kRisPllLock = 1U << 6U;
+constexpr std::uint32_t kPllLockPolls = 100'000;
+
+// The PLL at 50 MHz, datasheet 6.3 ("Initialization and Configuration"): bypass it, set the
+// crystal and power it up, choose the divisor, wait (bounded) for lock, then switch over.
+// Without this the chip (and QEMU, which derives SysTick's rate from RCC.SYSDIV) runs at
+// 12.5 MHz and every time base would be four times slow. If the PLL never locks, the board
+// stays bypassed and its time base is wrong: reported at boot by nothing but slow samples.
+void start_pll() {
+  std::uint32_t rcc = reg(kSysctlRcc);
+  rcc = (rcc | kRccBypass) & ~kRccUseSysdiv;
+  reg(kSysctlRcc) = rcc;
+  rcc = (rcc & ~(kRccXtalMask | kRccOscsrcMask | kRccPwrdn)) | kRccXtal8MHz;
+  rcc = (rcc & ~kRccSysdivMask) | kRccSysdiv4 | kRccUseSysdiv;
+  reg(kSysctlRcc) = rcc;
+  for (std::uint32_t polls = 0; polls < kPllLockPolls; ++polls) {
+    if ((reg(kSysctlRis) & kRisPllLock) != 0U) {
+      reg(kSysctlRcc) = rcc & ~kRccBypass;
+      return;
+    }
+  }
+}
 
 board::SysTickClock g_clock;
 
@@ -122,6 +156,7 @@ firmware::SensorSet<board::kSensors.size()> g_sensors;
 }  // namespace
 
 void init() {
+  start_pll();
   reg(kSysctlRcgc1) = reg(kSysctlRcgc1) | 0x3U;
   reg(kSysctlRcgc2) = reg(kSysctlRcgc2) | 0x9U;
   g_link.init();

@@ -27,12 +27,23 @@ class DeviceConsole:
         self.received = rest
         return head + text
 
-    def command(self, line, expect="ok"):
+    def command(self, line, expect="ok", timeout=10):
         """Sends a console line; returns the reply line that starts with `expect`."""
         self.received = ""
         self.sock.sendall(line.encode() + b"\r\n")
-        self.read_until(expect)
-        return expect + self.read_until("\r\n")
+        self.read_until(expect, timeout)
+        return expect + self.read_until("\r\n", timeout)
+
+    def wait_ready(self, timeout=20):
+        """Waits until the device answers `status`: bytes typed while it boots are lost (its
+        UART is being set up), as on a real board."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.command("status", "ok device_id=", timeout=1)
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
 
     def counter(self, name):
         """One of the `status` counters (ring_dropped, acked, busy, refused_frames, ...)."""

@@ -3,7 +3,6 @@ EEPROM models on its I2C bus: the link UART goes to a running edge-gatewayd over
 chardev, the console UART to this test over another. Run by the lm3s6965evb preset's ctest
 (after the host preset has built the gateway)."""
 
-import json
 import os
 import random
 import socket
@@ -16,8 +15,10 @@ import unittest
 from harness import (Daemon, DeviceConsole, GatewayTestCase, binary, events_of, free_port,
                      wait_for)
 
-QEMU_BOARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
-                          "qemu_board.py")
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts")
+QEMU_BOARD = os.path.join(SCRIPTS, "qemu_board.py")
+sys.path.insert(0, SCRIPTS)
+from qemu_board import qom_set  # noqa: E402
 
 DEVICE = "0000000000c0ffee"
 
@@ -63,6 +64,7 @@ class QemuBoard(Daemon, DeviceConsole):
                 time.sleep(0.05)
         self.sock.settimeout(0.2)
         self.received = ""
+        self.wait_ready()
         return self
 
     def stop(self):
@@ -76,24 +78,7 @@ class QemuBoard(Daemon, DeviceConsole):
             return f.read()
 
     def qom_set(self, device, prop, value):
-        """Sets a property of one of QEMU's device models at run time (QMP qom-set), as a
-        physical quantity changing under the sensor."""
-        with socket.socket(socket.AF_UNIX) as qmp:
-            qmp.settimeout(10)
-            qmp.connect(self.qmp_path)
-            reader = qmp.makefile("r")
-            json.loads(reader.readline())  # greeting
-            for command in ({"execute": "qmp_capabilities"},
-                            {"execute": "qom-set", "arguments": {
-                                "path": f"/machine/peripheral/{device}", "property": prop,
-                                "value": value}}):
-                qmp.sendall(json.dumps(command).encode() + b"\n")
-                while True:
-                    reply = json.loads(reader.readline())
-                    if "event" not in reply:
-                        break
-                if "error" in reply:
-                    raise AssertionError(f"QMP {command}: {reply['error']}")
+        qom_set(self.qmp_path, device, prop, value)
 
     def drain_until_quiet(self, timeout, quiet=1.0):
         """Reads until the console has been silent for `quiet` seconds."""
@@ -201,6 +186,12 @@ class QemuBoardTest(GatewayTestCase):
         board.command("save")
         board.command("reboot")
         board.read_until("device 0xc0ffee boot 2")
+        # The board's time base is right (the PLL at 50 MHz, which QEMU's SysTick follows):
+        # one sensor every 100 ms gives about 30 events in 3 s of wall time.
+        first, started = board.counter("events"), time.monotonic()
+        time.sleep(3)
+        rate = (board.counter("events") - first) / (time.monotonic() - started)
+        self.assertTrue(7 <= rate <= 13, f"{rate:.1f} samples/s for a 100 ms interval")
         for milli_c, shown in ((23500, "23.500"), (-7250, "-7.250")):
             board.qom_set("tmp105", "temperature", milli_c)
             self.assertEqual(board.command("sensors"), f"ok tmp105 celsius={shown}\r\n")
