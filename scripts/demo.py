@@ -138,18 +138,7 @@ class QemuBoard(Daemon, DeviceConsole):
     def start(self):
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.args, stdout=log, stderr=log)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                self.sock = socket.create_connection(("127.0.0.1", self.console_port), timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("QEMU's console did not open (see qemu.log)")
-                time.sleep(0.05)
-        self.sock.settimeout(0.2)
-        self.received = ""
-        self.wait_ready()
+        self.connect(self.console_port, self.proc)
         return self
 
     def reboot(self):

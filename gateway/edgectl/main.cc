@@ -89,7 +89,8 @@ static int run(int argc, char** argv) {
   sub_cmd->add_option("--broker", sub.broker, "MQTT broker URI");
   sub_cmd->add_option("--topic", sub.topic, "topic filter");
   sub_cmd->add_option("--share", sub.share, "MQTT v5 shared-subscription group");
-  sub_cmd->add_option("--client-id", sub.client_id, "MQTT client id");
+  sub_cmd->add_option("--client-id", sub.client_id,
+                      "MQTT client id (default edgectl-sub-<host>-<pid>)");
   sub_cmd->add_option("--count", sub.count, "exit after this many unique events");
   sub_cmd->add_option("--timeout-s", sub.timeout_s, "give up after this many seconds (exit 4)");
   sub_cmd

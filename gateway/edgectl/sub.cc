@@ -348,6 +348,16 @@ void receive(Tally& tally, const Display& display, const EventId& id, const std:
   }
 }
 
+// A client ID no other edgectl sub shares: a broker drops the older of two connections with
+// one ID, so a fixed default would make two consumers take turns.
+std::string default_client_id() {
+  std::array<char, 64> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0) {
+    host[0] = '\0';
+  }
+  return "edgectl-sub-" + std::string(host.data()) + "-" + std::to_string(::getpid());
+}
+
 bool is_tls_uri(std::string_view uri) {
   return uri.starts_with("ssl://") || uri.starts_with("mqtts://") || uri.starts_with("wss://");
 }
@@ -437,7 +447,7 @@ int run_sub(const SubOptions& o) {
   std::uint64_t reconnects = 0;
   try {
     client = std::make_unique<mqtt::async_client>(
-        o.broker, o.client_id,
+        o.broker, o.client_id.empty() ? default_client_id() : o.client_id,
         mqtt::create_options(o.protocol == "3.1.1" ? MQTTVERSION_3_1_1 : MQTTVERSION_5), nullptr);
     client->start_consuming();
     client->connect(connect_options(o))->wait();

@@ -22,8 +22,9 @@ namespace edge::edgectl {
 struct SubOptions {
   std::string broker = "tcp://127.0.0.1:1883";  // tcp://, or ssl:// / mqtts:// for TLS
   std::string topic = "edge/#";
-  std::string share;  // shared-subscription group: subscribes to $share/<group>/<topic> (v5)
-  std::string client_id = "edgectl-sub";
+  std::string share;      // shared-subscription group: subscribes to $share/<group>/<topic> (v5)
+  std::string client_id;  // empty: "edgectl-sub-<host>-<pid>", unique per process (several
+                          // --share members must not take each other's session)
   std::string protocol = "5";  // "5" or "3.1.1"
   std::string ca_file;         // PEM CA certificates (empty: the system's trust store)
   std::string cert_file;       // PEM client certificate

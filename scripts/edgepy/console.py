@@ -34,6 +34,23 @@ class DeviceConsole:
         self.read_until(expect, timeout)
         return expect + self.read_until("\r\n", timeout)
 
+    def connect(self, port, proc, timeout=20):
+        """Connects to a console that `proc` (QEMU) serves on a loopback TCP port, retrying
+        until it listens, then waits until the device answers. AssertionError if it never
+        does or `proc` ends."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", port), timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError(f"the console on port {port} did not open")
+                time.sleep(0.05)
+        self.sock.settimeout(0.2)
+        self.received = ""
+        self.wait_ready(max(1.0, deadline - time.monotonic()))
+
     def wait_ready(self, timeout=20):
         """Waits until the device answers `status`: bytes typed while it boots are lost (its
         UART is being set up), as on a real board."""

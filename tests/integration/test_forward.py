@@ -108,6 +108,30 @@ class ForwardTestCase(GatewayTestCase):
 
 
 class Forwarding(ForwardTestCase):
+    def test_a_shared_subscription_splits_the_stream_between_two_consumers(self):
+        # Two `edgectl sub --share` members with their default client IDs (unique per
+        # process): the broker hands each event to one of them, and together they get all.
+        self.broker.start()
+        members = [self.subscriber(0, "--share", "workers", name=f"member{i}") for i in range(2)]
+        port = free_port()
+        gw = self.gateway("--tcp", f"127.0.0.1:{port}", "--mqtt",
+                          f"tcp://127.0.0.1:{self.broker.port}")
+        acked = self.devices(port, 500)
+        wait_for(lambda: stats(gw.state_dir)["events"] == 0, 30, "the buffer to drain")
+        def received():
+            total = 0
+            for member in members:
+                with open(member.out_path) as f:
+                    total += sum(1 for line in f if line.strip())
+            return total
+
+        wait_for(lambda: received() >= len(acked), 30,
+                 "both members to have every event between them")
+        shares = [{e["event_id"] for e in member.stop()[0]} for member in members]
+        self.assertEqual(shares[0] | shares[1], acked)
+        self.assertEqual(shares[0] & shares[1], set(), "each event went to one member")
+        self.assertTrue(shares[0] and shares[1], "both members got a share")
+
     def test_every_event_arrives_once_in_order_and_the_buffer_drains(self):
         self.broker.start()
         sub = self.subscriber(2000)
