@@ -145,8 +145,11 @@ std::optional<std::string> check_metrics_listen(std::string_view listen, bool al
     return "expected an IP address and port (\"127.0.0.1:9464\", \"[::1]:9464\"), got " +
            quote(listen);
   }
+  // 127.0.0.0/8, or ::1 (fifteen zero bytes, then 1).
   const bool loopback =
-      v4 ? ip[0] == 127 : IN6_IS_ADDR_LOOPBACK(reinterpret_cast<in6_addr*>(ip.data()));
+      v4 ? ip[0] == 127
+         : std::all_of(ip.begin(), ip.end() - 1, [](unsigned char b) { return b == 0; }) &&
+               ip.back() == 1;
   if (!loopback && !allow_remote) {
     return quote(address->host) +
            " is not a loopback address; the metrics endpoint has no authentication and no TLS, "

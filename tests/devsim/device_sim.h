@@ -21,6 +21,7 @@
 #include "edge/link/frame.h"
 #include "edge/wire/messages.h"
 #include "injections.h"
+#include "latency.h"
 
 namespace edge::devsim {
 
@@ -59,6 +60,9 @@ struct SimStats {
   std::uint64_t frames_sent = 0;     // EventBatch frames
   std::uint64_t bad_frames = 0;      // frames from the gateway refused by the decoder or verifier
   std::uint64_t other_messages = 0;  // verified messages that are not an Ack
+  LatencyHistogram ack_latency_us;   // production of an event -> the Ok ack that freed it
+  std::optional<TimePoint> first_produced;
+  std::optional<TimePoint> last_acked;
 };
 
 enum class LinkState { kUp, kClosed };
@@ -105,6 +109,7 @@ class DeviceSim {
   struct Entry {
     std::uint32_t seq = 0;
     Bytes event;  // the finished Event buffer
+    TimePoint produced_at{};
     bool in_flight = false;
     TimePoint sent_at{};
     std::uint32_t transmissions = 0;

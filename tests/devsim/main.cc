@@ -59,6 +59,19 @@ void print_summary(const DeviceSim& sim) {
   j["reconnects"] = s.reconnects;
   j["foreign_acks"] = s.foreign_acks;
   j["pending"] = sim.pending();
+  // Ack latency (production -> Ok ack) and the run's span on CLOCK_MONOTONIC, for bench/.
+  const auto mono_us = [](const std::optional<TimePoint>& t) -> std::int64_t {
+    return t ? std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count()
+             : 0;
+  };
+  const LatencyHistogram& h = s.ack_latency_us;
+  j["ack_latency_us"] = {{"samples", h.samples()},
+                         {"p50", h.quantile(0.50)},
+                         {"p99", h.quantile(0.99)},
+                         {"p999", h.quantile(0.999)},
+                         {"max", h.max()}};
+  j["first_produced_mono_us"] = mono_us(s.first_produced);
+  j["last_acked_mono_us"] = mono_us(s.last_acked);
   std::cout << j.dump() << std::endl;
 }
 

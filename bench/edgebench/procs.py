@@ -1,0 +1,380 @@
+"""Processes the benchmarks start: the gateway, simulated devices, the subscriber, the peer's
+Mosquitto edge broker and its publisher, a cuttable TCP link. Built on scripts/edgepy (free_port,
+wait_for, Daemon, Mosquitto); standard library only."""
+
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+from edgepy.processes import Daemon, Mosquitto, free_port, wait_for
+
+BIN = {}  # name -> path, filled by bench.py from the build directory
+
+
+def monotonic_us():
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+
+
+class Gateway(Daemon):
+    """edge-gatewayd on its own state directory; restartable after kill9()."""
+
+    def __init__(self, workdir, name="gw", upstream_port=None, payload="flatbuffer", extra=()):
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.state_dir = os.path.join(self.dir, "state")
+        self.log_path = os.path.join(self.dir, "gateway.log")
+        self.port = free_port()
+        self.unix_path = os.path.join(self.dir, "ingest.sock")
+        self.metrics_port = free_port()
+        self.conf = os.path.join(self.dir, "gateway.toml")
+        with open(self.conf, "w") as f:
+            # 8 GiB bound: the map is sparse; the resource scenario buffers millions of events.
+            f.write('[gateway]\nlog_level = "warn"\n[buffer]\nmax_bytes = "8GiB"\n'
+                    '[ingest]\nmax_devices = 4096\nmax_connections = 1024\n[upstream]\n')
+            if upstream_port:
+                # backoff_max 500 ms: the drain starts soon after the broker is back (the peer's
+                # bridge gets restart_timeout 1 likewise).
+                f.write(f'uri = "tcp://127.0.0.1:{upstream_port}"\npayload = "{payload}"\n'
+                        'backoff_min_ms = 50\nbackoff_max_ms = 500\nstatus_interval_s = 0\n')
+        self.args = ["-c", self.conf, "--tcp", f"127.0.0.1:{self.port}", "--unix",
+                     self.unix_path, "--metrics", f"127.0.0.1:{self.metrics_port}", *extra]
+        self.proc = None
+
+    def start(self):
+        ready = os.path.join(self.dir, "ready.json")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([BIN["edge-gatewayd"], "--state-dir", self.state_dir,
+                                          "--ready-file", ready] + self.args,
+                                         stdout=log, stderr=log)
+        wait_for(lambda: os.path.exists(ready) or self.proc.poll() is not None, 15,
+                 "the gateway to be ready")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"gateway exited {self.proc.returncode}: {self.log()[-2000:]}")
+        return self
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stats(self):
+        out = subprocess.run([BIN["edgectl"], "--state-dir", self.state_dir, "buffer", "stats",
+                              "--json"], capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"edgectl buffer stats: {out.stderr}")
+        return json.loads(out.stdout)
+
+    def metrics(self):
+        """Prometheus text -> {name{labels}: value}."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                    timeout=5) as r:
+            text = r.read().decode()
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                try:
+                    values[name] = float(value)
+                except ValueError:
+                    pass
+        return values
+
+    def endpoint(self, link):
+        return f"tcp:127.0.0.1:{self.port}" if link == "tcp" else f"unix:{self.unix_path}"
+
+
+def proc_cpu_s(pid):
+    """utime + stime of a process, seconds (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_memory_kib(pid):
+    """{'rss': KiB, 'private_dirty': KiB, 'anonymous': KiB} from /proc/PID/smaps_rollup."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Private_Dirty", "Anonymous"):
+                out[key.lower()] = int(rest.split()[0])
+    return out
+
+
+class DeviceFleet:
+    """`n` edge-devsim processes, one device each, `count` events each."""
+
+    def __init__(self, workdir, endpoint, n, count, rate=0, first_device=0x1000, name="fleet",
+                 extra=()):
+        self.procs = []
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        for i in range(n):
+            out = open(os.path.join(self.dir, f"d{i}.out"), "wb")
+            err = open(os.path.join(self.dir, f"d{i}.err"), "wb")
+            args = [BIN["edge-devsim"], "--connect", endpoint, "--device", str(first_device + i),
+                    "--count", str(count), "--exit-when-acked", "--reconnect", "--timeout-s",
+                    "600", *extra]
+            if rate:
+                args += ["--rate", str(rate)]
+            self.procs.append(subprocess.Popen(args, stdout=out, stderr=err))
+            out.close()
+            err.close()
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        summaries = []
+        for i, p in enumerate(self.procs):
+            try:
+                code = p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise RuntimeError(f"edge-devsim d{i} did not finish in {timeout}s")
+            with open(os.path.join(self.dir, f"d{i}.out")) as f:
+                lines = f.read().strip().splitlines()
+            if code != 0 or not lines:
+                with open(os.path.join(self.dir, f"d{i}.err")) as f:
+                    raise RuntimeError(f"edge-devsim d{i} exited {code}: {f.read()[-1500:]}")
+            summaries.append(json.loads(lines[-1]))
+        return summaries
+
+    def kill(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def fleet_rate(summaries):
+    """Events acked per second over the fleet's span (first production -> last ack)."""
+    acked = sum(s["acked"] for s in summaries)
+    start = min(s["first_produced_mono_us"] for s in summaries)
+    end = max(s["last_acked_mono_us"] for s in summaries)
+    return acked / max(1e-6, (end - start) / 1e6), acked
+
+
+class Subscriber:
+    """edgectl sub on the upstream broker. A reader thread counts the JSON lines (one per unique
+    event) as they arrive, keeps the time of the first and last, and the end-to-end latency of
+    each (receipt - the event's mono_us, both CLOCK_MONOTONIC) when `latency` is set."""
+
+    MONO = re.compile(rb'"mono_us":(\d+)')
+
+    def __init__(self, workdir, port, count, name="sub", latency=False):
+        self.err_path = os.path.join(workdir, f"{name}.err")
+        self.count = count
+        self.lines = 0
+        self.first = None
+        self.last = None
+        self.latencies_us = [] if latency else None
+        with open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [BIN["edgectl"], "sub", "--broker", f"tcp://127.0.0.1:{port}", "--topic",
+                 "edge/#", "--count", str(count), "--timeout-s", "900",
+                 "--client-id", f"bench-{name}-{os.getpid()}"],
+                stdout=subprocess.PIPE, stderr=err)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        wait_for(lambda: "subscribed" in self.stderr() or self.proc.poll() is not None, 30,
+                 "edgectl sub to subscribe")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"edgectl sub exited: {self.stderr()}")
+
+    def _read(self):
+        fd = self.proc.stdout.fileno()
+        rest = b""
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return
+            now = time.monotonic()
+            if self.first is None:
+                self.first = now
+            self.last = now
+            self.lines += chunk.count(b"\n")
+            if self.latencies_us is not None:
+                now_us = monotonic_us()
+                data = rest + chunk
+                cut = data.rfind(b"\n") + 1
+                rest = data[cut:]
+                self.latencies_us += [now_us - int(m) for m in self.MONO.findall(data[:cut])]
+
+    def stderr(self):
+        with open(self.err_path, errors="replace") as f:
+            return f.read()
+
+    def finish(self, timeout, idle_s=None):
+        """Waits for `count` unique events, or until nothing arrived for idle_s (a lossy
+        peer), or timeout; returns the closing summary (unique, duplicates, gaps)."""
+        called = time.monotonic()
+        deadline = called + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            if idle_s and time.monotonic() - (self.last or called) > idle_s:
+                break
+            time.sleep(0.02)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self.reader.join(timeout=10)
+        lines = self.stderr().strip().splitlines()
+        try:
+            return json.loads(lines[-1])
+        except (IndexError, json.JSONDecodeError):
+            raise RuntimeError(f"edgectl sub printed no summary: {self.stderr()[-1500:]}")
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def upstream_broker(workdir, name="upstream"):
+    """The upstream broker both sides forward to: edgepy's Mosquitto (no persistence,
+    max_inflight_messages 0 so the subscriber gets every message as it arrives)."""
+    return Mosquitto(workdir, name)
+
+
+class PeerEdgeBroker(Mosquitto):
+    """The peer: a Mosquitto edge broker with persistence, bridged at QoS 1 to the upstream
+    broker (the set-up users build today). Unlimited queue for the bridge (max_queued_messages
+    0) so an outage backlog is kept rather than dropped at the default 1000."""
+
+    def __init__(self, workdir, upstream_port, autosave_interval=None, name="peer-edge"):
+        self.store = os.path.join(workdir, f"{name}-store")
+        os.makedirs(self.store, exist_ok=True)
+        extra = ("persistence true\n"
+                 f"persistence_location {self.store}/\n"
+                 + (f"autosave_interval {autosave_interval}\n" if autosave_interval else "")
+                 + "max_queued_messages 0\n"
+                 "connection up\n"
+                 f"address 127.0.0.1:{upstream_port}\n"
+                 "topic edge/# out 1\n"
+                 "cleansession false\n"
+                 "restart_timeout 1\n"
+                 "try_private false\n"
+                 f"remote_clientid peer-bridge-{os.getpid()}\n")
+        super().__init__(workdir, name, listeners=extra)
+        # edgepy writes "persistence false" first; the later line wins.
+        self.upstream_port = upstream_port
+
+
+class PeerPublishers:
+    """`n` edge-bench-peer-publisher processes (one device each) into the peer's edge broker,
+    or straight into the upstream broker for the ceiling."""
+
+    def __init__(self, workdir, port, n, count, rate=0, first_device=0x2000, name="peerpub",
+                 window=20, acked_log=None):
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.procs = []
+        for i in range(n):
+            out = open(os.path.join(self.dir, f"p{i}.out"), "wb")
+            err = open(os.path.join(self.dir, f"p{i}.err"), "wb")
+            args = [BIN["edge-bench-peer-publisher"], "--broker", f"tcp://127.0.0.1:{port}",
+                    "--device", str(first_device + i), "--count", str(count), "--window",
+                    str(window), "--timeout-s", "600"]
+            if rate:
+                args += ["--rate", str(rate)]
+            if acked_log:
+                args += ["--acked-log", acked_log]
+            self.procs.append(subprocess.Popen(args, stdout=out, stderr=err))
+            out.close()
+            err.close()
+
+    def wait(self, timeout):
+        summaries = []
+        deadline = time.monotonic() + timeout
+        for i, p in enumerate(self.procs):
+            code = p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            with open(os.path.join(self.dir, f"p{i}.out")) as f:
+                lines = f.read().strip().splitlines()
+            if code != 0 or not lines:
+                with open(os.path.join(self.dir, f"p{i}.err")) as f:
+                    raise RuntimeError(f"peer publisher p{i} exited {code}: {f.read()[-1500:]}")
+            summaries.append(json.loads(lines[-1]))
+        return summaries
+
+
+class CuttableLink:
+    """A TCP relay on a free loopback port to `target_port` that can be cut (every connection
+    closed, new ones refused) and restored: a network outage between an edge and its upstream
+    broker while the subscriber stays connected to that broker."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.port = free_port()
+        self.up = True
+        self.pairs = []
+        self.lock = threading.Lock()
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(16)
+        self.stopping = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target_port), timeout=2)
+            except OSError:
+                client.close()
+                continue
+            for s in (client, server):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self.lock:
+                self.pairs.append((client, server))
+            threading.Thread(target=self._relay, args=(client, server), daemon=True).start()
+
+    def _relay(self, a, b):
+        peer = {a: b, b: a}
+        try:
+            while True:
+                ready, _, _ = select.select([a, b], [], [], 0.5)
+                for s in ready:
+                    data = s.recv(1 << 16)
+                    if not data:
+                        raise OSError("closed")
+                    peer[s].sendall(data)
+        except (OSError, ValueError):
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def cut(self):
+        self.up = False
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for pair in pairs:
+            for s in pair:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def restore(self):
+        self.up = True
+
+    def close(self):
+        self.stopping = True
+        self.cut()
+        self.listener.close()
