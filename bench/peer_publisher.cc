@@ -23,6 +23,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -144,7 +145,8 @@ std::uint64_t quantile(const std::vector<std::uint64_t>& sorted, double q) {
   if (sorted.empty()) {
     return 0;
   }
-  const auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  const auto rank =
+      static_cast<std::size_t>(std::lround(q * static_cast<double>(sorted.size() - 1)));
   return sorted[std::min(rank, sorted.size() - 1)];
 }
 
@@ -226,7 +228,11 @@ int run(const Options& o) {
     auto message = mqtt::make_message(topic, event.value().data(), event.value().size(), 1, false);
     window.sent(i, micros(now));
     try {
-      client.publish(message, reinterpret_cast<void*>(static_cast<std::uintptr_t>(i)), window);
+      // Paho's user context is a void*; it carries a number here, never an address.
+      client.publish(message,
+                     reinterpret_cast<void*>(  // NOLINT(performance-no-int-to-ptr)
+                         static_cast<std::uintptr_t>(i)),
+                     window);
       ++published;
     } catch (const mqtt::exception& e) {
       window.failed_to_send();
