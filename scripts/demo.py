@@ -2,7 +2,7 @@
 """The end-to-end demo (README's first command runs it through scripts/demo):
 
   simulated devices (host-sim: the firmware application with emulated sensors) and a QEMU
-  lm3s6965evb board  --link-->  edge-gatewayd  -->  LMDB buffer  -->  MQTT QoS 1  -->
+  lm3s6965evb board  --serial links (ptys)-->  edge-gatewayd  -->  LMDB buffer  -->  MQTT QoS 1  -->
   a Mosquitto broker on a free loopback port  -->  edgectl sub, printing decoded events
 
 Mid-run the broker is stopped for a while (the backlog grows in the gateway's buffer), then
@@ -19,6 +19,7 @@ demo started, it stops."""
 import argparse
 import json
 import math
+import re
 import os
 import shutil
 import signal
@@ -88,21 +89,21 @@ def program(build, name):
 
 
 class HostSim(Daemon, DeviceConsole):
-    """The firmware application for the host-sim board; its console on a socketpair, its link
-    dialled by the process itself. `reboot` exits 3: this is its supervisor."""
+    """The firmware application for the host-sim board; its console on a socketpair, its link a
+    serial port (a pty pair made by socat, raw 8N1 on both ends, as a USB-serial cable would
+    be). `reboot` exits 3: this is its supervisor."""
 
-    def __init__(self, image, workdir, name, gateway_port):
+    def __init__(self, image, workdir, name, link):
         self.image = image
         self.name = name
         self.config = os.path.join(workdir, f"{name}.cfg")
         self.log_path = os.path.join(workdir, f"{name}.log")
-        self.gateway_port = gateway_port
+        self.link = link  # the device's end of its serial link
 
     def start(self):
         self.sock, theirs = socket.socketpair()
         self.sock.settimeout(0.2)
-        env = dict(os.environ, EDGE_CONFIG_FILE=self.config,
-                   EDGE_LINK=f"tcp:127.0.0.1:{self.gateway_port}",
+        env = dict(os.environ, EDGE_CONFIG_FILE=self.config, EDGE_LINK=f"{self.link}:115200",
                    EDGE_CONSOLE_FD=str(theirs.fileno()))
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([self.image], env=env, stdout=log, stderr=log,
@@ -123,14 +124,14 @@ class QemuBoard(Daemon, DeviceConsole):
     """The lm3s6965evb image under QEMU, started by scripts/qemu_board.py (the board's flash
     target) with its console on a TCP port."""
 
-    def __init__(self, elf, workdir, gateway_port):
+    def __init__(self, elf, workdir):
         self.name = "qemu-lm3s"
         self.console_port = free_port()
         self.log_path = os.path.join(workdir, "qemu.log")
         self.qmp = os.path.join(workdir, "qmp.sock")
         self.args = [sys.executable, os.path.join(HERE, "qemu_board.py"),
                      "--board", os.path.join(ROOT, "boards", "lm3s6965evb", "board.json"),
-                     "--elf", elf, "--link", f"tcp:127.0.0.1:{gateway_port}",
+                     "--elf", elf, "--link", "pty",
                      "--console", f"tcp-server:{self.console_port}",
                      "--eeprom", os.path.join(workdir, "eeprom.bin"), "--qmp", self.qmp]
         self.stopped = threading.Event()
@@ -140,6 +141,18 @@ class QemuBoard(Daemon, DeviceConsole):
             self.proc = subprocess.Popen(self.args, stdout=log, stderr=log)
         self.connect(self.console_port, self.proc)
         return self
+
+    def link_pty(self):
+        """The pty QEMU made for the link UART (serial0), from its log."""
+        found = []
+
+        def look():
+            with open(self.log_path, errors="replace") as f:
+                found[:] = re.findall(r"redirected to (/dev/pts/\d+) \(label serial0\)", f.read())
+            return bool(found)
+
+        wait_for(look, 10, "QEMU to name its link pty")
+        return found[0]
 
     def reboot(self):
         self.sock.sendall(b"reboot\r\n")  # QEMU resets the machine; the console stays open
@@ -160,6 +173,23 @@ class QemuBoard(Daemon, DeviceConsole):
     def stop(self):
         self.stopped.set()
         return super().stop()
+
+
+class SerialCable(Daemon):
+    """Two pseudo-terminals joined by socat: a serial cable with a device end and a gateway end
+    (both raw; the gateway sets its end with termios like any serial port)."""
+
+    def __init__(self, workdir, name):
+        if shutil.which("socat") is None:
+            sys.exit("demo: socat is not installed (scripts/setup installs it)")
+        self.device_end = os.path.join(workdir, f"{name}.device-tty")
+        self.gateway_end = os.path.join(workdir, f"{name}.gateway-tty")
+        self.proc = subprocess.Popen(
+            ["socat", f"pty,raw,echo=0,link={self.device_end}",
+             f"pty,raw,echo=0,link={self.gateway_end}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.device_end) and os.path.exists(self.gateway_end),
+                 10, "socat to make the pty pair")
 
 
 class Uplink:
@@ -305,6 +335,7 @@ class Demo:
             if shutil.which("qemu-system-arm") is None:
                 sys.exit("demo: qemu-system-arm is not installed (scripts/setup installs it)")
         self.state_dir = os.path.join(self.workdir, "state")
+        self.max_backlog = 0
 
     # -- pieces ---------------------------------------------------------------------------
     def edgectl_json(self, *args):
@@ -336,14 +367,13 @@ class Demo:
         self.uplink = Uplink(*self.broker_addr)
         self.stack.append(self.uplink.close)
 
-    def start_gateway(self):
-        self.ingest_port = free_port()
+    def start_gateway(self, serial_ports):
         ready = os.path.join(self.workdir, "ready.json")
         self.gateway_log = os.path.join(self.workdir, "gateway.log")
+        serial = [arg for port in serial_ports for arg in ("--serial", f"{port}:115200")]
         with open(self.gateway_log, "ab") as log:
             self.gateway = subprocess.Popen(
-                [self.gatewayd, "--state-dir", self.state_dir, "--gateway-id", "demo",
-                 "--tcp", f"127.0.0.1:{self.ingest_port}",
+                [self.gatewayd, "--state-dir", self.state_dir, "--gateway-id", "demo", *serial,
                  "--mqtt", f"tcp://127.0.0.1:{self.uplink.port}", "--ready-file", ready],
                 stdout=log, stderr=log)
         self.stack.append(self.stop_gateway)
@@ -351,7 +381,7 @@ class Demo:
                  "the gateway to be ready")
         if self.gateway.poll() is not None:
             sys.exit(f"demo: the gateway exited {self.gateway.returncode}; see {self.gateway_log}")
-        self.out.line(f"gateway   edge-gatewayd: devices on 127.0.0.1:{self.ingest_port}, "
+        self.out.line(f"gateway   edge-gatewayd: {len(serial_ports)} serial links, "
                       f"buffer {self.state_dir}")
 
     def stop_gateway(self):
@@ -360,18 +390,27 @@ class Demo:
             self.gateway.wait(timeout=15)
 
     def start_devices(self):
+        """Starts every device on its serial link; returns the gateway ends of the links."""
         self.devices = []
+        gateway_ends = []
         for i in range(self.opts.devices):
-            dev = HostSim(self.host_sim, self.workdir, f"sim{i + 1}", self.ingest_port).start()
+            cable = SerialCable(self.workdir, f"sim{i + 1}")
+            self.stack.append(cable.stop)
+            dev = HostSim(self.host_sim, self.workdir, f"sim{i + 1}", cable.device_end).start()
             self.stack.append(dev.stop)
+            gateway_ends.append(cable.gateway_end)
             self.devices.append((dev, DEVICE_BASE + i, {"tmp105": 1000, "sht3x": 2000,
                                                          "bme280": 2000}))
         if self.qemu_elf:
-            board = QemuBoard(self.qemu_elf, self.workdir, self.ingest_port).start()
+            board = QemuBoard(self.qemu_elf, self.workdir).start()
             self.stack.append(board.stop)
+            gateway_ends.append(board.link_pty())
             threading.Thread(target=board.weather, daemon=True).start()
             self.devices.append((board, QEMU_DEVICE, {"tmp105": 1000, "dps310": 2000,
                                                       "lsm303dlhc": 2000}))
+        return gateway_ends
+
+    def provision(self):
         # Each device is new (device_id 0: it sends nothing yet): provision it on its console,
         # as an operator would (edgectl config apply does the same from a file).
         for dev, device_id, intervals in self.devices:
@@ -381,7 +420,8 @@ class Demo:
             dev.command("save")
             dev.reboot()
             dev.read_until(f"device 0x{device_id:x} boot 2", timeout=20)
-            kind = "QEMU lm3s6965evb" if isinstance(dev, QemuBoard) else "host-sim"
+            kind = ("QEMU lm3s6965evb, UART0 on a pty" if isinstance(dev, QemuBoard)
+                    else "host-sim, on a socat pty pair")
             self.out.line(f"device    {device_id:016x} ({kind}): "
                           + ", ".join(f"{s} every {ms} ms" for s, ms in intervals.items()))
 
@@ -397,6 +437,7 @@ class Demo:
         while time.monotonic() < until:
             time.sleep(1.0)
             s = self.stats()
+            self.max_backlog = max(self.max_backlog, s["events"])
             if drain_from is not None and s["events"] == 0:
                 self.out.line(f"backlog drained in {time.monotonic() - drain_from:.1f} s "
                               "after the broker came back", "1;32")
@@ -419,13 +460,14 @@ class Demo:
         o, out = self.opts, self.out
         out.phase("starting: broker, gateway, subscriber, devices")
         self.start_broker()
-        self.start_gateway()
+        links = self.start_devices()  # unprovisioned: silent until provision()
+        self.start_gateway(links)
         self.sub = Subscriber(self.edgectl, f"tcp://{self.broker_addr[0]}:{self.broker_addr[1]}",
                               out, self.workdir)
         self.stack.append(lambda: self.sub.proc.poll() is None and self.sub.stop())
         self.subscribed_before = 0
         self.open_uplink()
-        self.start_devices()
+        self.provision()
 
         online = o.duration * 0.3
         outage = o.duration * 0.3
@@ -462,7 +504,7 @@ class Demo:
         except AssertionError:
             pass  # reported below
         summary = self.sub.stop()
-        return self.report(produced, acked, ring_dropped, backlog, summary)
+        return self.report(produced, acked, ring_dropped, max(backlog, self.max_backlog), summary)
 
     def report(self, produced, acked, ring_dropped, backlog, sub):
         counters = self.stats()["counters"]
@@ -477,7 +519,7 @@ class Demo:
             ("events produced by the devices", produced),
             ("acked to the devices by the gateway", acked),
             ("stored in the LMDB buffer", counters.get("stored", 0)),
-            ("largest backlog (end of the outage)", backlog),
+            ("largest backlog seen (during the outage)", backlog),
             ("forwarded to the broker (PUBACKed)", counters.get("forwarded", 0)),
             ("received by the subscriber (unique)", sub["unique"]),
             ("duplicates removed by the subscriber", sub["duplicates"]),
