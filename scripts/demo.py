@@ -35,6 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from edgepy.console import DeviceConsole  # noqa: E402
 from edgepy.processes import Daemon, Mosquitto, free_port, port_open, wait_for  # noqa: E402
+from edgepy.relay import CuttableLink  # noqa: E402
 from qemu_board import qom_set  # noqa: E402
 
 DEVICE_BASE = 0xDE0001  # host-sim devices: 0xde0001, 0xde0002, ...
@@ -192,70 +193,6 @@ class SerialCable(Daemon):
                  10, "socat to make the pty pair")
 
 
-class Uplink:
-    """A TCP relay between the gateway and the broker that the demo can hold shut: while shut
-    it closes every connection (the gateway sees the broker as unreachable). It lets the demo
-    open the way only once the subscriber is subscribed again, so nothing the gateway publishes
-    after an outage goes to a broker with no subscriber (which would drop it: QoS 1 is between
-    each client and the broker)."""
-
-    def __init__(self, broker_host, broker_port):
-        self.target = (broker_host, broker_port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.open = threading.Event()
-        self.lock = threading.Lock()
-        self.pairs = []
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.open.is_set():
-                client.close()
-                continue
-            try:
-                server = socket.create_connection(self.target, timeout=2)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.pairs.append((client, server))
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self.relay, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def relay(src, dst):
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def shut(self):
-        self.open.clear()
-        with self.lock:
-            for pair in self.pairs:
-                for s in pair:
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-            self.pairs = []
-
-    def close(self):
-        self.shut()
-        self.listener.close()
-
-
 class Subscriber:
     """edgectl sub: prints each decoded, deduplicated event; its summary comes on stop."""
 
@@ -364,7 +301,10 @@ class Demo:
             self.stack.append(self.broker.stop)
             self.broker_addr = ("127.0.0.1", self.broker.port)
             self.out.line(f"broker    Mosquitto on 127.0.0.1:{self.broker.port}")
-        self.uplink = Uplink(*self.broker_addr)
+        # The gateway's way to the broker, held shut until the subscriber is subscribed: nothing
+        # the gateway publishes may reach a broker with no subscriber (which would drop it; QoS 1
+        # is between each client and the broker).
+        self.uplink = CuttableLink(self.broker_addr[1], self.broker_addr[0], up=False)
         self.stack.append(self.uplink.close)
 
     def start_gateway(self, serial_ports):
@@ -431,7 +371,7 @@ class Demo:
         again = self.broker is not None or self.subscribed_before == 0
         wanted = self.subscribed_before + (1 if again else 0)
         wait_for(lambda: self.sub.subscribed >= wanted, 30, "the subscriber to subscribe")
-        self.uplink.open.set()
+        self.uplink.restore()
 
     def progress(self, until, what, drain_from=None):
         while time.monotonic() < until:
@@ -450,9 +390,10 @@ class Demo:
     def device_totals(self):
         produced = acked = ring_dropped = 0
         for dev, _, _ in self.devices:
-            produced += dev.counter("events")
-            acked += dev.counter("acked")
-            ring_dropped += dev.counter("ring_dropped")
+            c = dev.counters()
+            produced += c["events"]
+            acked += c["acked"]
+            ring_dropped += c["ring_dropped"]
         return produced, acked, ring_dropped
 
     # -- the run ----------------------------------------------------------------------------
@@ -477,7 +418,7 @@ class Demo:
         out.phase(f"broker DOWN for {outage:.0f} s: the gateway acks devices after each LMDB "
                   "commit and keeps the events")
         self.subscribed_before = self.sub.subscribed
-        self.uplink.shut()
+        self.uplink.cut()
         if self.broker:
             self.broker.stop()
         self.progress(time.monotonic() + outage, "broker down")

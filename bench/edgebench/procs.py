@@ -5,15 +5,14 @@ wait_for, Daemon, Mosquitto); standard library only."""
 import json
 import os
 import re
-import select
 import signal
-import socket
 import subprocess
 import threading
 import time
 import urllib.request
 
 from edgepy.processes import Daemon, Mosquitto, free_port, wait_for
+from edgepy.relay import CuttableLink  # noqa: F401  (the scenarios import it from here)
 
 BIN = {}  # name -> path, filled by bench.py from the build directory
 
@@ -301,80 +300,3 @@ class PeerPublishers:
                     raise RuntimeError(f"peer publisher p{i} exited {code}: {f.read()[-1500:]}")
             summaries.append(json.loads(lines[-1]))
         return summaries
-
-
-class CuttableLink:
-    """A TCP relay on a free loopback port to `target_port` that can be cut (every connection
-    closed, new ones refused) and restored: a network outage between an edge and its upstream
-    broker while the subscriber stays connected to that broker."""
-
-    def __init__(self, target_port):
-        self.target_port = target_port
-        self.port = free_port()
-        self.up = True
-        self.pairs = []
-        self.lock = threading.Lock()
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", self.port))
-        self.listener.listen(16)
-        self.stopping = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            try:
-                server = socket.create_connection(("127.0.0.1", self.target_port), timeout=2)
-            except OSError:
-                client.close()
-                continue
-            for s in (client, server):
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self.lock:
-                self.pairs.append((client, server))
-            threading.Thread(target=self._relay, args=(client, server), daemon=True).start()
-
-    def _relay(self, a, b):
-        peer = {a: b, b: a}
-        try:
-            while True:
-                ready, _, _ = select.select([a, b], [], [], 0.5)
-                for s in ready:
-                    data = s.recv(1 << 16)
-                    if not data:
-                        raise OSError("closed")
-                    peer[s].sendall(data)
-        except (OSError, ValueError):
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-    def cut(self):
-        self.up = False
-        with self.lock:
-            pairs, self.pairs = self.pairs, []
-        for pair in pairs:
-            for s in pair:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def restore(self):
-        self.up = True
-
-    def close(self):
-        self.stopping = True
-        self.cut()
-        self.listener.close()

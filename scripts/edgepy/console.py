@@ -62,6 +62,13 @@ class DeviceConsole:
                 if time.monotonic() > deadline:
                     raise
 
+    def counters(self):
+        """The `status` counters (events, acked, ring_dropped, busy, refused_frames, ...) of one
+        status line, by name."""
+        line = self.command("status", "ok ring=")
+        return {k: int(v) for k, _, v in (w.partition("=") for w in line.split()[2:])
+                if v.isdigit()}
+
     def counter(self, name):
-        """One of the `status` counters (ring_dropped, acked, busy, refused_frames, ...)."""
-        return int(self.command("status", "ok ring=").split(f" {name}=")[1].split()[0])
+        """One of the `status` counters."""
+        return self.counters()[name]
