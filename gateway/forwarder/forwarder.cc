@@ -180,6 +180,7 @@ Forwarder::Forwarder(Buffer& buffer, ForwarderOptions options, TopicTemplate top
 }
 
 Forwarder::~Forwarder() {
+  (void)flush_deletes(0, /*force=*/true);  // what the broker has, the buffer must not resend
   try {
     if (state_ == State::kConnected && client_->is_connected()) {
       // A clean stop is not a failure: say so ourselves, since a normal disconnect
@@ -419,13 +420,18 @@ std::uint64_t Forwarder::poll(std::uint64_t now_us) {
     const std::lock_guard<std::mutex> lock(mutex_);
     reports.swap(reports_);
   }
-  std::vector<std::uint64_t> to_delete;
+  std::vector<std::uint64_t> acknowledged;
   for (Report& r : reports) {
-    on_report(r, now_us, to_delete);
+    on_report(r, now_us, acknowledged);
   }
-  if (!to_delete.empty()) {
-    delete_acknowledged(to_delete);
+  if (!acknowledged.empty()) {
+    if (pending_delete_.empty()) {
+      pending_since_us_ = now_us;
+    }
+    pending_delete_.insert(pending_delete_.end(), acknowledged.begin(), acknowledged.end());
+    deleting_.insert(acknowledged.begin(), acknowledged.end());
   }
+  const std::uint64_t delete_in = flush_deletes(now_us, state_ != State::kConnected);
   if (state_ == State::kDisconnected && now_us >= reconnect_at_us_) {
     connect(now_us);
   }
@@ -445,7 +451,24 @@ std::uint64_t Forwarder::poll(std::uint64_t now_us) {
     const std::uint64_t status_in = status_due_us_ > now_us ? status_due_us_ - now_us : 1;
     wait_us = wait_us == 0 ? status_in : std::min(wait_us, status_in);
   }
+  if (delete_in != 0) {
+    wait_us = wait_us == 0 ? delete_in : std::min(wait_us, delete_in);
+  }
   return wait_us;
+}
+
+std::uint64_t Forwarder::flush_deletes(std::uint64_t now_us, bool force) {
+  if (pending_delete_.empty()) {
+    return 0;
+  }
+  const std::uint64_t due = pending_since_us_ + kDeleteGroupUs;
+  if (!force && pending_delete_.size() < kDeleteGroupEvents && now_us < due) {
+    return due - now_us;
+  }
+  delete_acknowledged(pending_delete_);
+  pending_delete_.clear();
+  deleting_.clear();
+  return 0;
 }
 
 std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
@@ -478,8 +501,8 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
   const auto error = buffer_.for_each_event(next_key_, scan_limit, [&](const StoredEvent& e) {
     ++visited;
     last_key = e.key;
-    if (in_flight_.contains(e.key)) {
-      return true;
+    if (in_flight_.contains(e.key) || deleting_.contains(e.key)) {
+      return true;  // awaiting its PUBACK, or acknowledged and about to be deleted
     }
     const auto event = wire::verify_event(scratch_.assign(e.record.payload));
     if (!event.ok()) {

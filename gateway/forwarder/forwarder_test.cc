@@ -124,6 +124,79 @@ TEST(ForwarderSimulatedTime, BrokerUpAnHourLaterDrainsTheBacklogWithBoundedRetri
   EXPECT_LE(now - came_up, 31 * kSecond) << "reconnected within one capped backoff";
 }
 
+// Grouped deletes at their bound: with the clock standing still, acknowledged events wait for
+// their delete until kDeleteGroupEvents of them are waiting, are never published twice
+// meanwhile, and the rest go once the oldest has waited kDeleteGroupUs.
+TEST(ForwarderSimulatedTime, DeletesAcknowledgedEventsInGroupsAtTheBound) {
+  TempDir dir;
+  auto buffer = open_buffer(dir);
+  ASSERT_TRUE(buffer);
+  const std::uint32_t total = kDeleteGroupEvents + 300;
+  add_events(*buffer, 0xB1, total);
+
+  const std::uint16_t port = free_loopback_port();
+  MosquittoProcess broker(dir.path(), port);
+  ASSERT_EQ(broker.start(), "");
+  ForwarderOptions options;
+  options.upstream.uri = "tcp://127.0.0.1:" + std::to_string(port);
+  options.upstream.status_interval_s = 0;
+  auto created = Forwarder::create(*buffer, options);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Forwarder>>(created));
+  auto forwarder = std::move(std::get<std::unique_ptr<Forwarder>>(created));
+
+  const std::uint64_t now = 1000 * kSecond;  // frozen: no group ever becomes due by age
+  std::uint64_t acked_at_first_delete = 0;   // PUBACKs received when the first delete ran
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (forwarder->stats().acked < total && std::chrono::steady_clock::now() < deadline) {
+    forwarder->poll(now);
+    const ForwarderStats s = forwarder->stats();
+    if (acked_at_first_delete == 0 && s.acked_events != 0) {
+      acked_at_first_delete = s.acked;
+    }
+    wait_for_report(*forwarder, 100);
+  }
+  forwarder->poll(now);
+  const ForwarderStats acked = forwarder->stats();
+  ASSERT_EQ(acked.acked, total);
+  EXPECT_EQ(acked.published, total) << "an acknowledged event waiting for its delete was resent";
+  EXPECT_GE(acked_at_first_delete, kDeleteGroupEvents) << "deleted before the group was full";
+  EXPECT_GE(acked.acked_events, kDeleteGroupEvents) << "the full group was deleted at once";
+  EXPECT_LT(acked.acked_events, total) << "the rest waits for its age";
+  EXPECT_EQ(buffered(*buffer), total - acked.acked_events);
+
+  forwarder->poll(now + kDeleteGroupUs);
+  EXPECT_EQ(buffered(*buffer), 0U) << "the last group goes once it has waited kDeleteGroupUs";
+  EXPECT_EQ(forwarder->stats().acked_events, total);
+  EXPECT_EQ(forwarder->stats().published, total);
+}
+
+// What the broker acknowledged is deleted when the forwarder stops, not sent again next time.
+TEST(ForwarderSimulatedTime, StoppingDeletesWhatWasAcknowledged) {
+  TempDir dir;
+  auto buffer = open_buffer(dir);
+  ASSERT_TRUE(buffer);
+  add_events(*buffer, 0xB2, 50);
+  const std::uint16_t port = free_loopback_port();
+  MosquittoProcess broker(dir.path(), port);
+  ASSERT_EQ(broker.start(), "");
+  ForwarderOptions options;
+  options.upstream.uri = "tcp://127.0.0.1:" + std::to_string(port);
+  options.upstream.status_interval_s = 0;
+  auto created = Forwarder::create(*buffer, options);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Forwarder>>(created));
+  auto forwarder = std::move(std::get<std::unique_ptr<Forwarder>>(created));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (forwarder->stats().acked < 50 && std::chrono::steady_clock::now() < deadline) {
+    forwarder->poll(1000 * kSecond);
+    wait_for_report(*forwarder, 100);
+  }
+  forwarder->poll(1000 * kSecond);
+  ASSERT_EQ(forwarder->stats().acked, 50U);
+  EXPECT_EQ(buffered(*buffer), 50U) << "the group is not due yet";
+  forwarder.reset();
+  EXPECT_EQ(buffered(*buffer), 0U);
+}
+
 TEST(Forwarder, RefusesATopicTemplateItCannotRender) {
   TempDir dir;
   auto buffer = open_buffer(dir);
