@@ -116,12 +116,15 @@ class DeviceFleet:
         self.procs = []
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
+        # All start producing together once every process is up (about 3 ms each to start here),
+        # so the fleet's rate is the gateway's, not the processes' start-up skew.
+        start_at = monotonic_us() + 200_000 + n * 10_000
         for i in range(n):
             out = open(os.path.join(self.dir, f"d{i}.out"), "wb")
             err = open(os.path.join(self.dir, f"d{i}.err"), "wb")
             args = [BIN["edge-devsim"], "--connect", endpoint, "--device", str(first_device + i),
                     "--count", str(count), "--exit-when-acked", "--reconnect", "--timeout-s",
-                    "600", *extra]
+                    "600", "--start-at-mono-us", str(start_at), *extra]
             if rate:
                 args += ["--rate", str(rate)]
             self.procs.append(subprocess.Popen(args, stdout=out, stderr=err))

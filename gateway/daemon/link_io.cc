@@ -73,6 +73,14 @@ FdOrError open_serial(const std::string& path, std::uint32_t baud) {
   return fd;
 }
 
+namespace {
+// Connections the kernel completes while the loop is busy (a commit's fsync, a burst of frames):
+// a site's devices all reconnect at once after a gateway restart or a switch reboot. SOMAXCONN
+// is what the kernel allows (net.core.somaxconn caps it); with the old 64 the 65th device's SYN
+// was dropped and it waited a whole 1 s SYN retransmit.
+constexpr int kListenBacklog = SOMAXCONN;
+}  // namespace
+
 FdOrError listen_tcp(const std::string& host, std::uint16_t port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -93,7 +101,7 @@ FdOrError listen_tcp(const std::string& host, std::uint16_t port) {
     }
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 64) == 0) {
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, kListenBacklog) == 0) {
       ::freeaddrinfo(found);
       return fd;
     }
@@ -120,7 +128,7 @@ FdOrError listen_unix(const std::string& path) {
     return os_error("unix " + path + ": socket");
   }
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd, 64) != 0) {
+      ::listen(fd, kListenBacklog) != 0) {
     const std::string error = os_error("unix " + path + ": bind/listen");
     ::close(fd);
     return error;

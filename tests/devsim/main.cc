@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -138,6 +139,10 @@ int devsim_main(int argc, char** argv) {
                  "comma-separated: bad_crc,truncated,oversize,bad_identifier,future_version,"
                  "garbage,invalid_flatbuffer");
   app.add_option("--sensor", config.sensor, "sensor name (<= 15 bytes)")->capture_default_str();
+  std::uint64_t start_at_mono_us = 0;
+  app.add_option("--start-at-mono-us", start_at_mono_us,
+                 "connect and start producing at this CLOCK_MONOTONIC time (us), so a fleet of "
+                 "processes begins together; 0: at once");
 
   try {
     app.parse(argc, argv);
@@ -167,6 +172,12 @@ int devsim_main(int argc, char** argv) {
     const EndpointSpec spec = connect.empty() ? EndpointSpec{} : parse_endpoint(connect);
     stop_fd = stop_signals_fd();
     run_options.stop_fd = stop_fd;
+    if (start_at_mono_us != 0) {
+      const timespec at{static_cast<time_t>(start_at_mono_us / 1'000'000U),
+                        static_cast<long>(start_at_mono_us % 1'000'000U) * 1000L};
+      while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
+      }
+    }
     sim = std::make_unique<DeviceSim>(config, Clock::now());
     endpoint = connect.empty() ? std::unique_ptr<Endpoint>(std::make_unique<PtyEndpoint>(pty_link))
                                : make_endpoint(spec);

@@ -5,6 +5,9 @@ import collections
 import json
 import os
 import random
+import select
+import signal
+import socket
 import subprocess
 import time
 import unittest
@@ -44,6 +47,32 @@ class IngestOverEveryLinkKind(GatewayTestCase):
         for device, seqs in per_device.items():
             self.assertEqual(seqs, sorted(seqs), device)
         self.assertEqual(gw.stop(), 0, "SIGTERM must stop the gateway cleanly")
+
+
+class ConnectBurst(GatewayTestCase):
+    def test_three_hundred_devices_connecting_while_the_loop_is_busy_are_all_queued(self):
+        """A whole site reconnects at once while the loop is busy (here: stopped with SIGSTOP):
+        the kernel must complete every handshake into the listen queue. With a backlog of 64 the
+        rest of the SYNs were dropped and each of those devices waited a 1 s retransmit."""
+        port = free_port()
+        gw = self.gateway("--tcp", f"127.0.0.1:{port}")
+        n = 300
+        socks = []
+        gw.proc.send_signal(signal.SIGSTOP)
+        try:
+            for _ in range(n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))
+                socks.append(s)
+            time.sleep(0.3)  # loopback handshakes take microseconds; no retransmit is due
+            _, writable, _ = select.select([], socks, [], 0)
+            done = [s for s in writable if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0]
+        finally:
+            gw.proc.send_signal(signal.SIGCONT)
+            for s in socks:
+                s.close()
+        self.assertEqual(len(done), n, "handshakes completed while the gateway was busy")
 
 
 class SerialReopen(GatewayTestCase):
