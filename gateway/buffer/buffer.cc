@@ -12,9 +12,7 @@ namespace {
 
 constexpr const char* kNextKey = "next_key";
 constexpr const char* kBufferedBytes = "buffered_bytes";
-// drop_oldest evicts down to this far below the high-water mark, so the pages it frees are
-// there for the next batches rather than evicting a few events on every single insert.
-constexpr std::uint64_t kEvictHysteresisPercent = 2;
+constexpr const char* kRateLogKey = "rates";
 // After a batch hit MDB_MAP_FULL despite the high-water mark, the next batch first evicts this
 // much more.
 constexpr std::uint64_t kMapFullExtraEvictPercent = 5;
@@ -85,6 +83,21 @@ std::uint64_t counter_value(const MDB_val& value) {
   std::uint64_t count = 0;
   std::memcpy(&count, value.mv_data, value.mv_size < 8 ? value.mv_size : 8);
   return count;
+}
+
+std::optional<RateLog> read_rate_log(MDB_txn* txn, MDB_dbi dbi) {
+  MDB_val key{std::strlen(kRateLogKey), const_cast<char*>(kRateLogKey)};
+  MDB_val value{};
+  if (mdb_get(txn, dbi, &key, &value) != 0) {
+    return std::nullopt;
+  }
+  return decode_rate_log(as_span(value));
+}
+
+std::uint64_t counter_or_zero(const std::map<std::string, std::uint64_t, std::less<>>& counters,
+                              std::string_view name) {
+  const auto found = counters.find(name);
+  return found == counters.end() ? 0 : found->second;
 }
 
 }  // namespace
@@ -159,14 +172,18 @@ std::optional<BufferError> Buffer::open_env() {
   }
   const unsigned create = options_.read_only ? 0U : MDB_CREATE;
   for (auto [name, dbi] : {std::pair{"events", &events_dbi_}, std::pair{"devices", &devices_dbi_},
-                           std::pair{"counters", &counters_dbi_}}) {
+                           std::pair{"counters", &counters_dbi_}, std::pair{"meta", &meta_dbi_}}) {
     MDB_dbi handle = 0;
     rc = mdb_dbi_open(txn, name, create, &handle);
+    if (rc == MDB_NOTFOUND && dbi == &meta_dbi_ && options_.read_only) {
+      continue;  // a buffer written before the rate log existed: no rates, nothing else lost
+    }
     if (rc != 0) {
       mdb_txn_abort(txn);
       return lmdb_error(rc, std::string("mdb_dbi_open(") + name + ") in " + dir);
     }
     *dbi = handle;
+    has_meta_ = has_meta_ || dbi == &meta_dbi_;
   }
   rc = mdb_txn_commit(txn);
   if (rc != 0) {
@@ -189,6 +206,9 @@ std::optional<BufferError> Buffer::load_state() {
     }
   });
   persisted_counters_ = counters_;
+  if (auto log = read_rate_log(txn.get(), meta_dbi_)) {
+    rate_log_ = std::move(*log);
+  }
   MDB_cursor* cursor = nullptr;
   MDB_val key{};
   MDB_val value{};
@@ -518,10 +538,22 @@ std::variant<BufferStats, BufferError> Buffer::stats() const {
   mdb_stat(txn.get(), devices_dbi_, &st);
   s.devices = st.ms_entries;
   s.used_bytes = used_bytes(txn.get());
+  std::uint64_t page_size = 4096;
+  s.events_bytes = pages_of(txn.get(), events_dbi_, &page_size);
+  s.events_bytes *= page_size;
   MDB_envinfo info{};
   mdb_env_info(env_, &info);
   s.max_bytes = info.me_mapsize;
-  s.high_water_bytes = options_.read_only ? 0 : high_water();
+  if (has_meta_) {
+    s.rate_log = read_rate_log(txn.get(), meta_dbi_);
+  }
+  if (!options_.read_only) {
+    s.high_water_bytes = high_water();
+  } else if (s.rate_log && s.rate_log->high_water_bytes != 0) {
+    s.high_water_bytes = s.rate_log->high_water_bytes;  // what the daemon applies
+  } else {
+    s.high_water_bytes = s.max_bytes * options_.high_water_percent / 100U;
+  }
   MDB_cursor* cursor = nullptr;
   MDB_val key{};
   MDB_val value{};
@@ -542,6 +574,72 @@ std::variant<BufferStats, BufferError> Buffer::stats() const {
   });
   s.payload_bytes = s.counters.contains(kBufferedBytes) ? s.counters[kBufferedBytes] : 0;
   return s;
+}
+
+std::optional<BufferError> Buffer::sample_rates(std::uint64_t wall_us) {
+  if (txn_ != nullptr || options_.read_only) {
+    return std::nullopt;
+  }
+  RateLog next = rate_log_;
+  if (!next.samples.empty() && wall_us < next.samples.back().wall_us) {
+    next.samples.clear();  // the clock went back: points from "the future" would mislead
+    quiet_until_us_ = 0;
+  }
+  const RateSample now{wall_us, counter_or_zero(counters_, "stored"),
+                       counter_or_zero(counters_, "forwarded")};
+  const bool moved = next.samples.empty() || now.stored != next.samples.back().stored ||
+                     now.forwarded != next.samples.back().forwarded;
+  next.policy = options_.policy == FullPolicy::kRefuseNew ? 1 : 0;
+  next.high_water_bytes = high_water();
+  const bool limits_changed =
+      next.policy != rate_log_.policy || next.high_water_bytes != rate_log_.high_water_bytes;
+  if (!moved) {
+    quiet_until_us_ = wall_us;
+  } else if (next.samples.empty() ||
+             wall_us - next.samples.back().wall_us >= kRateSampleIntervalUs) {
+    if (!next.samples.empty() && quiet_until_us_ > next.samples.back().wall_us) {
+      // The totals stood still until quiet_until_us_: without this point a reader would spread
+      // what moved since over the whole quiet spell.
+      RateSample end_of_quiet = next.samples.back();
+      end_of_quiet.wall_us = quiet_until_us_;
+      next.samples.push_back(end_of_quiet);
+    }
+    next.samples.push_back(now);
+    if (next.samples.size() > kRateLogSamples) {
+      next.samples.erase(next.samples.begin(),
+                         next.samples.end() - static_cast<std::ptrdiff_t>(kRateLogSamples));
+    }
+  } else if (!limits_changed) {
+    return std::nullopt;  // moving, but the last point is recent
+  }
+  if (next.samples.size() == rate_log_.samples.size() && !limits_changed &&
+      std::equal(next.samples.begin(), next.samples.end(), rate_log_.samples.begin())) {
+    return std::nullopt;
+  }
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc != 0) {
+    return lmdb_error(rc, "mdb_txn_begin(rates)");
+  }
+  MDB_stat st{};
+  if (mdb_stat(txn, events_dbi_, &st) == 0 && st.ms_entries >= kMinEventsForSize) {
+    const std::uint64_t pages = st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+    next.bytes_per_event = pages * st.ms_psize / st.ms_entries;
+  }
+  const std::vector<std::uint8_t> value = encode_rate_log(next);
+  MDB_val k{std::strlen(kRateLogKey), const_cast<char*>(kRateLogKey)};
+  MDB_val v = as_val(value);
+  rc = mdb_put(txn, meta_dbi_, &k, &v, 0);
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_error(rc, "mdb_put(rates)");
+  }
+  rc = mdb_txn_commit(txn);
+  if (rc != 0) {
+    return lmdb_error(rc, "mdb_txn_commit(rates)");
+  }
+  rate_log_ = std::move(next);
+  return std::nullopt;
 }
 
 std::optional<BufferError> Buffer::for_each_event(

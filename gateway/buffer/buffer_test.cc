@@ -1,5 +1,6 @@
 #include "edge/gateway/buffer.h"
 
+#include <lmdb.h>
 #include <stdlib.h>
 
 #include <gtest/gtest.h>
@@ -299,6 +300,141 @@ TEST(Buffer, ReadOnlyOpenOfAMissingBufferSaysWhere) {
   ASSERT_TRUE(std::holds_alternative<BufferError>(opened));
   EXPECT_NE(std::get<BufferError>(opened).message.find("/nonexistent/edge-buffer"),
             std::string::npos);
+}
+
+// ---- the rate log (sample_rates) ----------------------------------------------------------------
+
+constexpr std::uint64_t kWall = 1'700'000'000'000'000ULL;  // a wall-clock time, microseconds
+
+void store(Buffer& buffer, std::uint32_t first_seq, std::uint32_t count) {
+  ASSERT_FALSE(buffer.begin());
+  for (std::uint32_t seq = first_seq; seq < first_seq + count; ++seq) {
+    ASSERT_EQ(buffer.add_event({7, 1, seq}, payload(seq), kWall), Disposition::kStored);
+  }
+  ASSERT_FALSE(buffer.commit());
+}
+
+std::vector<RateSample> rate_samples(const Buffer& buffer) {
+  const BufferStats s = stats_of(buffer);
+  return s.rate_log ? s.rate_log->samples : std::vector<RateSample>{};
+}
+
+TEST(BufferRateLog, APointPerIntervalWhileTotalsMoveAndNoneWhileQuiet) {
+  TempDir dir;
+  auto buffer = open_buffer(small(dir));
+  ASSERT_TRUE(buffer);
+  ASSERT_FALSE(buffer->sample_rates(kWall));  // the daemon's first call: a point at the start
+  EXPECT_EQ(rate_samples(*buffer), (std::vector<RateSample>{{kWall, 0, 0}}));
+  store(*buffer, 0, 10);
+  ASSERT_FALSE(buffer->sample_rates(kWall + kRateSampleIntervalUs - 1));  // moved, not yet due
+  EXPECT_EQ(rate_samples(*buffer).size(), 1U);
+  ASSERT_FALSE(buffer->sample_rates(kWall + kRateSampleIntervalUs));
+  EXPECT_EQ(rate_samples(*buffer).back(), (RateSample{kWall + kRateSampleIntervalUs, 10, 0}));
+  // Quiet for ten minutes: no writes (the log on disk is unchanged)...
+  for (std::uint64_t s = 10; s < 600; s += 5) {
+    ASSERT_FALSE(buffer->sample_rates(kWall + s * 1'000'000));
+  }
+  EXPECT_EQ(rate_samples(*buffer).size(), 2U);
+  // ...then traffic: a point marking the end of the quiet spell, and the new totals.
+  store(*buffer, 10, 5);
+  ASSERT_FALSE(buffer->sample_rates(kWall + 600'000'000));
+  const auto log = rate_samples(*buffer);
+  ASSERT_EQ(log.size(), 4U);
+  EXPECT_EQ(log[2], (RateSample{kWall + 595'000'000, 10, 0}));
+  EXPECT_EQ(log[3], (RateSample{kWall + 600'000'000, 15, 0}));
+}
+
+TEST(BufferRateLog, StaysBoundedWhateverTheUptime) {
+  TempDir dir;
+  auto buffer = open_buffer(small(dir));
+  ASSERT_TRUE(buffer);
+  for (std::uint32_t i = 0; i < 3 * kRateLogSamples; ++i) {
+    store(*buffer, i, 1);
+    ASSERT_FALSE(buffer->sample_rates(kWall + i * kRateSampleIntervalUs));
+  }
+  const auto log = rate_samples(*buffer);
+  ASSERT_EQ(log.size(), kRateLogSamples);
+  EXPECT_EQ(log.back().stored, 3 * kRateLogSamples);  // the newest kept, the oldest gone
+  EXPECT_EQ(log.front().stored, 2 * kRateLogSamples + 1);
+}
+
+TEST(BufferRateLog, AClockThatWentBackStartsTheLogAgain) {
+  TempDir dir;
+  auto buffer = open_buffer(small(dir));
+  ASSERT_TRUE(buffer);
+  ASSERT_FALSE(buffer->sample_rates(kWall));
+  store(*buffer, 0, 3);
+  ASSERT_FALSE(buffer->sample_rates(kWall - 3600'000'000ULL));
+  EXPECT_EQ(rate_samples(*buffer), (std::vector<RateSample>{{kWall - 3600'000'000ULL, 3, 0}}));
+}
+
+TEST(BufferRateLog, AReadOnlyReaderSeesTheLogTheMarkAndTheMeasuredEventSize) {
+  TempDir dir;
+  {
+    auto buffer = open_buffer(small(dir, FullPolicy::kRefuseNew));
+    ASSERT_TRUE(buffer);
+    ASSERT_FALSE(buffer->sample_rates(kWall));
+    store(*buffer, 0, 200);
+    ASSERT_FALSE(buffer->sample_rates(kWall + kRateSampleIntervalUs));
+  }
+  BufferOptions ro;
+  ro.dir = dir.path();
+  ro.read_only = true;
+  ro.high_water_percent = 80;  // the reader's guess; the daemon's recorded mark wins
+  auto reader = open_buffer(ro);
+  ASSERT_TRUE(reader);
+  const BufferStats s = stats_of(*reader);
+  ASSERT_TRUE(s.rate_log);
+  EXPECT_EQ(s.rate_log->policy, 1);
+  EXPECT_EQ(s.high_water_bytes, (1U << 20U) / 2);  // small(): 50 %
+  EXPECT_EQ(s.rate_log->samples.back().stored, 200U);
+  // 200 events of 232-byte records: a bit over their size each, well under a page.
+  EXPECT_GT(s.rate_log->bytes_per_event, 232U);
+  EXPECT_LT(s.rate_log->bytes_per_event, 400U);
+  EXPECT_EQ(s.events_bytes / s.events, s.rate_log->bytes_per_event);
+}
+
+TEST(BufferRateLog, ABufferWithoutTheLogReadsWithoutRates) {
+  TempDir dir;
+  {
+    auto buffer = open_buffer(small(dir));
+    ASSERT_TRUE(buffer);
+    store(*buffer, 0, 3);  // never sampled
+  }
+  BufferOptions ro;
+  ro.dir = dir.path();
+  ro.read_only = true;
+  auto reader = open_buffer(ro);
+  ASSERT_TRUE(reader);
+  const BufferStats s = stats_of(*reader);
+  EXPECT_EQ(s.events, 3U);
+  EXPECT_FALSE(s.rate_log);
+  EXPECT_EQ(s.high_water_bytes, (1U << 20U) * 80 / 100);  // the reader's configured share
+}
+
+// A buffer written before the "meta" database existed (three databases only).
+TEST(BufferRateLog, ABufferFromBeforeTheMetaDatabaseStillOpensReadOnly) {
+  TempDir dir;
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 4), 0);
+  ASSERT_EQ(mdb_env_open(env, dir.path().c_str(), 0, 0600), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  for (const char* name : {"events", "devices", "counters"}) {
+    MDB_dbi dbi = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, name, MDB_CREATE, &dbi), 0);
+  }
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  BufferOptions ro;
+  ro.dir = dir.path();
+  ro.read_only = true;
+  auto reader = open_buffer(ro);
+  ASSERT_TRUE(reader);
+  const BufferStats s = stats_of(*reader);
+  EXPECT_EQ(s.events, 0U);
+  EXPECT_FALSE(s.rate_log);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "edge/gateway/records.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -8,6 +9,7 @@ namespace {
 
 constexpr std::uint8_t kEventVersion = 1;
 constexpr std::uint8_t kDeviceVersion = 1;
+constexpr std::uint8_t kRateLogVersion = 1;
 constexpr std::size_t kMaxString = 255;
 
 class Writer {
@@ -163,6 +165,49 @@ std::optional<DeviceRecord> decode_device(std::span<const std::uint8_t> value) {
     return std::nullopt;
   }
   return d;
+}
+
+std::vector<std::uint8_t> encode_rate_log(const RateLog& log) {
+  Writer w;
+  const std::size_t n = std::min(log.samples.size(), kRateLogSamples);
+  w.put<std::uint8_t>(kRateLogVersion);
+  w.put<std::uint8_t>(log.policy);
+  w.put<std::uint16_t>(static_cast<std::uint16_t>(n));
+  w.put<std::uint32_t>(0);
+  w.put<std::uint64_t>(log.high_water_bytes);
+  w.put<std::uint64_t>(log.bytes_per_event);
+  for (std::size_t i = log.samples.size() - n; i < log.samples.size(); ++i) {
+    w.put<std::uint64_t>(log.samples[i].wall_us);
+    w.put<std::uint64_t>(log.samples[i].stored);
+    w.put<std::uint64_t>(log.samples[i].forwarded);
+  }
+  return std::move(w.out);
+}
+
+std::optional<RateLog> decode_rate_log(std::span<const std::uint8_t> value) {
+  Reader r(value);
+  if (r.get<std::uint8_t>() != kRateLogVersion) {
+    return std::nullopt;
+  }
+  RateLog log;
+  log.policy = r.get<std::uint8_t>();
+  const auto n = r.get<std::uint16_t>();
+  (void)r.get<std::uint32_t>();
+  log.high_water_bytes = r.get<std::uint64_t>();
+  log.bytes_per_event = r.get<std::uint64_t>();
+  if (!r.ok() || n > kRateLogSamples) {
+    return std::nullopt;
+  }
+  log.samples.resize(n);
+  for (RateSample& s : log.samples) {
+    s.wall_us = r.get<std::uint64_t>();
+    s.stored = r.get<std::uint64_t>();
+    s.forwarded = r.get<std::uint64_t>();
+  }
+  if (!r.ok()) {
+    return std::nullopt;
+  }
+  return log;
 }
 
 std::uint64_t read_key(std::span<const std::uint8_t> key) {

@@ -339,18 +339,31 @@ static int run(int argc, char** argv) {
     ingest.set_commit_observer([&metrics](std::chrono::nanoseconds duration, bool ok) {
       metrics->observe_commit(duration, ok);
     });
-    loop.set_periodic(edge::gateway::kMetricsUpdateIntervalUs, [&](std::uint64_t now_us) {
-      edge::gateway::MetricsSample sample{.links = loop.links(), .now_us = now_us};
-      auto stats = buffer.stats();
-      if (auto* s = std::get_if<edge::gateway::BufferStats>(&stats)) {
-        sample.buffer = std::move(*s);
-      }
-      if (forwarder) {
-        sample.upstream = forwarder->stats();
-      }
-      metrics->update(sample);
-    });
   }
+  // The rate log (edgectl buffer stats, the metrics and the status message read their rates off
+  // it): a first point now, before any traffic, then one check per tick.
+  const auto sample_rates = [&buffer] {
+    if (auto error = buffer.sample_rates(edge::gateway::wall_clock_us())) {
+      spdlog::debug("buffer: rate log not written: {}", error->message);
+    }
+  };
+  sample_rates();
+  loop.set_periodic(edge::gateway::kMetricsUpdateIntervalUs, [&](std::uint64_t now_us) {
+    sample_rates();
+    if (!metrics) {
+      return;
+    }
+    edge::gateway::MetricsSample sample{
+        .links = loop.links(), .now_us = now_us, .wall_us = edge::gateway::wall_clock_us()};
+    auto stats = buffer.stats();
+    if (auto* s = std::get_if<edge::gateway::BufferStats>(&stats)) {
+      sample.buffer = std::move(*s);
+    }
+    if (forwarder) {
+      sample.upstream = forwarder->stats();
+    }
+    metrics->update(sample);
+  });
   if (!ready_file.empty()) {
     std::string ports;
     for (const std::uint16_t p : loop.tcp_ports()) {

@@ -15,10 +15,12 @@
 // Exit status: 0, 1 when the buffer cannot be read (health: unhealthy), 2 on a usage or config
 // error.
 #include <CLI/CLI.hpp>
+#include <array>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "device_console.h"
@@ -27,6 +29,7 @@
 #include "edge/gateway/config.h"
 #include "edge/gateway/device_hex.h"
 #include "edge/gateway/event_json.h"
+#include "edge/gateway/outlook.h"
 #include "health.h"
 #include "sub.h"
 
@@ -35,11 +38,24 @@ namespace {
 using edge::gateway::Buffer;
 using edge::gateway::BufferError;
 
-std::string age(std::uint64_t then_us) {
+std::uint64_t wall_now_us() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
-  const auto now_us = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000U +
-                      static_cast<std::uint64_t>(ts.tv_nsec) / 1000U;
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000U +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1000U;
+}
+
+std::string per_s(const std::optional<double>& rate) {
+  if (!rate) {
+    return "n/a";
+  }
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%.1f", *rate);
+  return std::string(text.data()) + " events/s";
+}
+
+std::string age(std::uint64_t then_us) {
+  const std::uint64_t now_us = wall_now_us();
   const std::uint64_t s = now_us > then_us ? (now_us - then_us) / 1'000'000U : 0;
   return std::to_string(s / 3600) + " h " + std::to_string(s / 60 % 60) + " min " +
          std::to_string(s % 60) + " s";
@@ -203,6 +219,7 @@ static int run(int argc, char** argv) {
       std::cout << s.events << "\n";
       return 0;
     }
+    const edge::gateway::BufferOutlook outlook = edge::gateway::outlook_of(s, wall_now_us());
     if (json) {
       nlohmann::json j = {{"events", s.events},       {"used_bytes", s.used_bytes},
                           {"max_bytes", s.max_bytes}, {"value_bytes", s.payload_bytes},
@@ -210,17 +227,27 @@ static int run(int argc, char** argv) {
       if (s.oldest_received_us) {
         j["oldest_received_us"] = *s.oldest_received_us;
       }
+      edge::gateway::add_outlook(j, outlook);
       std::cout << j.dump() << "\n";
       return 0;
     }
     std::cout << "buffer:   " << options.dir << "\n"
               << "events:   " << s.events << " (" << s.payload_bytes << " bytes of records)\n"
               << "disk:     " << s.used_bytes << " of " << s.max_bytes << " bytes ("
-              << (s.max_bytes ? s.used_bytes * 100 / s.max_bytes : 0) << "%)\n"
+              << (s.max_bytes ? s.used_bytes * 100 / s.max_bytes : 0) << "%), full policy at "
+              << outlook.limit_bytes << (outlook.full ? " (FULL)" : "") << "\n"
               << "devices:  " << s.devices << "\n";
     if (s.oldest_received_us) {
       std::cout << "oldest:   " << age(*s.oldest_received_us) << " ago\n";
     }
+    const auto window = static_cast<long long>(outlook.rate_window_s);
+    std::cout << "ingest:   " << per_s(outlook.ingest_per_s) << " (last " << window << " s)\n"
+              << "drain:    " << per_s(outlook.drain_per_s) << " (last " << window << " s)\n";
+    if (outlook.bytes_per_event) {
+      std::cout << "size:     " << static_cast<long long>(*outlook.bytes_per_event)
+                << " bytes per event on disk\n";
+    }
+    std::cout << "offline headroom: " << edge::gateway::describe(outlook.headroom, outlook) << "\n";
     for (const auto& [name, value] : s.counters) {
       if (name != "next_key" && name != "buffered_bytes") {
         std::cout << "  " << name << ": " << value << "\n";

@@ -1,6 +1,7 @@
 #include "edge/gateway/metrics.h"
 
 #include <exception>
+#include <limits>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
@@ -9,6 +10,8 @@
 #include <prometheus/text_serializer.h>
 #include <string_view>
 #include <utility>
+
+#include "edge/gateway/outlook.h"
 
 namespace edge::gateway {
 namespace {
@@ -86,6 +89,22 @@ struct Metrics::State {
         high_water(gauge(*registry, "edge_buffer_high_water_bytes",
                          "Buffer level above which the full policy applies "
                          "(buffer.high_water_percent of the bound)")),
+        oldest_age(gauge(*registry, "edge_buffer_oldest_age_seconds",
+                         "Age of the oldest buffered event (since the gateway received it); 0 "
+                         "when the buffer is empty")),
+        ingest_rate(gauge(*registry, "edge_buffer_ingest_events_per_second",
+                          "Events stored per second over the last minute (NaN until known)")),
+        drain_rate(gauge(*registry, "edge_buffer_drain_events_per_second",
+                         "Events forwarded and deleted per second over the last minute (NaN "
+                         "until known)")),
+        bytes_per_event(gauge(*registry, "edge_buffer_bytes_per_event",
+                              "Buffer bytes one event takes, as measured (NaN until known)")),
+        headroom(gauge(*registry, "edge_buffer_offline_headroom_seconds",
+                       "How long the buffer can take the current ingest rate with nothing "
+                       "forwarded before the full policy applies: 0 when full, +Inf when "
+                       "nothing arrives, NaN when unknown")),
+        full(gauge(*registry, "edge_buffer_full",
+                   "1 while the buffer is at its bound (the full policy applies), else 0")),
         devices(gauge(*registry, "edge_devices", "Devices known to the buffer")),
         links(gauge(*registry, "edge_links_connected",
                     "Device links connected now (open serial ports, TCP and Unix connections)")),
@@ -166,6 +185,12 @@ struct Metrics::State {
   Gauge& used;
   Gauge& limit;
   Gauge& high_water;
+  Gauge& oldest_age;
+  Gauge& ingest_rate;
+  Gauge& drain_rate;
+  Gauge& bytes_per_event;
+  Gauge& headroom;
+  Gauge& full;
   Gauge& devices;
   Gauge& links;
   Gauge& upstream_configured;
@@ -208,6 +233,19 @@ void Metrics::update(const MetricsSample& sample) {
   s.high_water.Set(static_cast<double>(b.high_water_bytes));
   s.devices.Set(static_cast<double>(b.devices));
   s.links.Set(static_cast<double>(sample.links));
+  const BufferOutlook outlook = outlook_of(b, sample.wall_us);
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  s.oldest_age.Set(outlook.oldest_age_s.value_or(0));
+  s.ingest_rate.Set(outlook.ingest_per_s.value_or(kNaN));
+  s.drain_rate.Set(outlook.drain_per_s.value_or(kNaN));
+  s.bytes_per_event.Set(outlook.bytes_per_event.value_or(kNaN));
+  s.full.Set(outlook.full ? 1 : 0);
+  switch (outlook.headroom.kind) {
+    case HeadroomKind::kEstimate:
+    case HeadroomKind::kFull: s.headroom.Set(outlook.headroom.seconds); break;
+    case HeadroomKind::kUnbounded: s.headroom.Set(std::numeric_limits<double>::infinity()); break;
+    case HeadroomKind::kUnknown: s.headroom.Set(kNaN); break;
+  }
 
   s.forwarded.advance_to(total(b.counters, "forwarded"));
   s.stored.advance_to(total(b.counters, "stored"));

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <netinet/in.h>
 #include <string>
@@ -47,6 +48,12 @@ TEST(Metrics, EveryFamilyHasHelpTextAndThePrefix) {
                            "edge_buffer_used_bytes",
                            "edge_buffer_limit_bytes",
                            "edge_buffer_high_water_bytes",
+                           "edge_buffer_oldest_age_seconds",
+                           "edge_buffer_ingest_events_per_second",
+                           "edge_buffer_drain_events_per_second",
+                           "edge_buffer_bytes_per_event",
+                           "edge_buffer_offline_headroom_seconds",
+                           "edge_buffer_full",
                            "edge_devices",
                            "edge_links_connected",
                            "edge_upstream_configured",
@@ -120,6 +127,45 @@ TEST(Metrics, GaugesFollowTheSampleAndCountersTheTotals) {
 
 // Regression: a restarted gateway must continue its counters from the persisted totals, not
 // from 0, and a total that goes down (a wiped buffer) must never make a counter go down.
+TEST(Metrics, BacklogAgeRatesAndOfflineHeadroom) {
+  constexpr std::uint64_t kWall = 1'700'000'000'000'000ULL;
+  Metrics metrics({}, 0);
+  MetricsSample sample{.buffer = buffer_with({{"stored", 6000}, {"forwarded", 1200}}),
+                       .now_us = 1'000'000,
+                       .wall_us = kWall + 60'000'000};
+  sample.buffer.events = 4800;
+  sample.buffer.events_bytes = 4800 * 200;  // 200 bytes per event
+  sample.buffer.used_bytes = 1'000'000;
+  sample.buffer.high_water_bytes = 3'000'000;
+  sample.buffer.max_bytes = 4'000'000;
+  sample.buffer.oldest_received_us = kWall + 15'000'000;
+  sample.buffer.rate_log = RateLog{.samples = {{kWall, 0, 0}}};  // 100 stored/s, 20 forwarded/s
+  metrics.update(sample);
+  std::string text = metrics.text();
+  EXPECT_DOUBLE_EQ(value_of(text, "edge_buffer_oldest_age_seconds "), 45);
+  EXPECT_DOUBLE_EQ(value_of(text, "edge_buffer_ingest_events_per_second "), 100);
+  EXPECT_DOUBLE_EQ(value_of(text, "edge_buffer_drain_events_per_second "), 20);
+  EXPECT_DOUBLE_EQ(value_of(text, "edge_buffer_bytes_per_event "), 200);
+  EXPECT_DOUBLE_EQ(value_of(text, "edge_buffer_offline_headroom_seconds "),
+                   2'000'000.0 / (200.0 * 100.0));
+  EXPECT_EQ(value_of(text, "edge_buffer_full "), 0);
+
+  // Nothing arriving: unbounded (+Inf). No log: unknown (NaN). Full: 0, and edge_buffer_full.
+  sample.buffer.rate_log = RateLog{.samples = {{kWall, 6000, 1200}}};
+  metrics.update(sample);
+  EXPECT_TRUE(std::isinf(value_of(metrics.text(), "edge_buffer_offline_headroom_seconds ")));
+  sample.buffer.rate_log.reset();
+  metrics.update(sample);
+  text = metrics.text();
+  EXPECT_TRUE(std::isnan(value_of(text, "edge_buffer_offline_headroom_seconds ")));
+  EXPECT_TRUE(std::isnan(value_of(text, "edge_buffer_ingest_events_per_second ")));
+  sample.buffer.used_bytes = 3'000'000;
+  metrics.update(sample);
+  text = metrics.text();
+  EXPECT_EQ(value_of(text, "edge_buffer_offline_headroom_seconds "), 0);
+  EXPECT_EQ(value_of(text, "edge_buffer_full "), 1);
+}
+
 TEST(Metrics, CountersContinueFromPersistedTotalsAfterARestart) {
   Metrics restarted({}, 0);
   MetricsSample sample{.buffer = buffer_with({{"forwarded", 5000}})};

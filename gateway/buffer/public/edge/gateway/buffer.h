@@ -10,6 +10,10 @@
 //     full policy applies; LMDB's MDB_MAP_FULL is turned into kBusy for the batch, never a crash.
 //   - Nothing is lost silently: every eviction, refusal, duplicate and gap is counted, per device
 //     and in total, in counters that survive restarts.
+//   - Rates without growth: sample_rates() keeps a fixed-size log (RateLog, at most
+//     kRateLogSamples points of the "stored" and "forwarded" totals) in the "meta" database, so
+//     a reader in another process can tell the ingest and drain rates of the last
+//     kRateWindowUs (edge/gateway/outlook.h computes them).
 //
 // Threading: one writer (the ingest loop) calls begin/add_event/commit. Readers (stats,
 // for_each_event, devices) open their own read transactions and may run in other threads or
@@ -37,6 +41,18 @@ struct MDB_env;
 struct MDB_txn;
 
 namespace edge::gateway {
+
+/// drop_oldest evicts down to this share of max_bytes below the high-water mark, so the pages it
+/// frees serve the next batches instead of evicting a few events on every insert. A buffer
+/// within this band of its high-water mark is at its bound.
+inline constexpr std::uint64_t kEvictHysteresisPercent = 2;
+/// sample_rates() adds a point to the rate log at most this often, and only when the totals moved.
+inline constexpr std::uint64_t kRateSampleIntervalUs = 5'000'000;
+/// Rates are averaged over this much recent time (less while the log is younger).
+inline constexpr std::uint64_t kRateWindowUs = 60'000'000;
+/// Bytes per event are measured from the events database once it holds this many events; with
+/// fewer, the page overhead would dominate and the last good measurement is used.
+inline constexpr std::uint64_t kMinEventsForSize = 64;
 
 struct BufferOptions {
   std::string dir;  // created 0700 if missing
@@ -70,11 +86,13 @@ struct BufferStats {
   std::uint64_t max_bytes = 0;
   std::uint64_t high_water_bytes = 0;
   std::uint64_t payload_bytes = 0;  // sum of stored event values (header + payload)
+  std::uint64_t events_bytes = 0;   // pages held by the events database alone
   std::optional<std::uint64_t> oldest_key;
   std::optional<std::uint64_t> newest_key;
   std::optional<std::uint64_t> oldest_received_us;
   std::uint64_t devices = 0;
   std::map<std::string, std::uint64_t> counters;
+  std::optional<RateLog> rate_log;  // nullopt before the daemon recorded one (or an old buffer)
 };
 
 struct StoredEvent {
@@ -113,6 +131,14 @@ class Buffer {
   std::optional<BufferError> commit();
   /// Drops the batch; memory rolled back as for a failed commit.
   void abort();
+  /// The daemon's periodic call (wall clock): remembers that the "stored" and "forwarded" totals
+  /// have not moved, or, when they moved and kRateSampleIntervalUs passed since the last point,
+  /// appends a point to the rate log (and, after a quiet spell, one that marks its end, so a
+  /// reader can tell when the totals moved) in its own small write transaction. Also records
+  /// the high-water level and the policy when they change. A clock that went back clears the
+  /// log. Does nothing while a batch is open. Errors: the LMDB write failed (the log in memory
+  /// is left as on disk; the next call tries again).
+  std::optional<BufferError> sample_rates(std::uint64_t wall_us);
 
   // ---- read side --------------------------------------------------------------------------------
   std::variant<BufferStats, BufferError> stats() const;
@@ -146,6 +172,8 @@ class Buffer {
   unsigned events_dbi_ = 0;
   unsigned devices_dbi_ = 0;
   unsigned counters_dbi_ = 0;
+  unsigned meta_dbi_ = 0;
+  bool has_meta_ = false;  // false only when a read-only open finds a buffer from before it
 
   // Committed state mirrored in memory (write side only).
   std::unordered_map<std::uint64_t, DeviceRecord> devices_;
@@ -161,6 +189,11 @@ class Buffer {
   std::uint64_t undo_next_key_ = 0;
   bool evict_next_batch_ = false;
   std::uint64_t learned_limit_ = UINT64_MAX;
+
+  // The rate log as on disk, and the last sample_rates() time the totals were still those of
+  // its newest point.
+  RateLog rate_log_;
+  std::uint64_t quiet_until_us_ = 0;
 };
 
 }  // namespace edge::gateway

@@ -55,6 +55,7 @@ struct MetricsSample {
   std::optional<ForwarderStats> upstream{};  // nullopt when forwarding is off
   std::size_t links = 0;                     // connected device links (sessions)
   std::uint64_t now_us = 0;                  // monotonic clock
+  std::uint64_t wall_us = 0;                 // wall clock: the backlog's age and the rates
 };
 
 class Metrics {
