@@ -201,15 +201,27 @@ def forward(run):
                    peer_summary["duplicates"])
         run.record("2 forward", "drain: events lost", "ev", "peer", n - peer_summary["unique"])
         run.record("2 forward", "drain: events lost", "ev", "ours", 0)  # else run.fail above
-        # The ceiling: one Paho QoS 1 client, window 20, straight to the upstream broker.
-        up = upstream_broker(run.workdir, f"up-ceiling-{rep}").start()
-        try:
-            s = PeerPublishers(run.workdir, up.port, 1, n_events, name=f"ceiling-{rep}",
-                               first_device=0x3000).wait(600)[0]
-        finally:
-            _stop_all(up)
-        run.record("2 forward", "ceiling: 1 QoS 1 client, window 20 -> upstream", "ev/s", "ref",
-                   s["acked_per_s"])
+        # The ceiling: one Paho QoS 1 client, window 20, straight to the upstream broker; once
+        # alone, and once with the drains' subscriber taking every message from the broker (the
+        # load both sides' drains run under).
+        for with_sub in (False, True):
+            up = upstream_broker(run.workdir, f"up-ceiling-{rep}-{int(with_sub)}").start()
+            sub = None
+            try:
+                if with_sub:
+                    sub = Subscriber(run.workdir, up.port, n_events, name=f"sub-ceiling-{rep}")
+                s = PeerPublishers(run.workdir, up.port, 1, n_events,
+                                   name=f"ceiling-{rep}-{int(with_sub)}",
+                                   first_device=0x3000).wait(600)[0]
+                if sub:
+                    sub.finish(120, idle_s=10)
+            finally:
+                if sub:
+                    sub.kill()
+                _stop_all(up)
+            what = "with the subscriber" if with_sub else "no subscriber"
+            run.record("2 forward", f"ceiling: 1 Paho QoS 1 client, window 20, {what}", "ev/s",
+                       "ref", s["acked_per_s"])
 
 
 # 3. Online end to end ------------------------------------------------------------------------

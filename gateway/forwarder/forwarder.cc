@@ -198,12 +198,18 @@ Forwarder::~Forwarder() {
 }
 
 void Forwarder::report(Report r) {
+  bool wake = false;
   {
     const std::lock_guard<std::mutex> lock(mutex_);
+    // Only the first report of a round wakes the loop: poll() reads wake_fd before it takes
+    // the queue, so a report added to a non-empty queue is taken by a wake-up already due.
+    wake = reports_.empty();
     reports_.push_back(std::move(r));
   }
-  const std::uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof(one));
+  if (wake) {
+    const std::uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof(one));
+  }
 }
 
 std::uint64_t Forwarder::next_backoff_us() {
