@@ -4,7 +4,10 @@
 //
 //   edge-bench-peer-publisher --broker tcp://127.0.0.1:PORT --device ID --count N
 //       [--window 20] [--rate R] [--boot B] [--first-seq S] [--topic-prefix edge/peer]
-//       [--acked-log FILE] [--client-id ID] [--timeout-s 120]
+//       [--acked-log FILE] [--client-id ID] [--timeout-s 120] [--start-at-mono-us T]
+//
+// --start-at-mono-us: connect and start at this CLOCK_MONOTONIC time (us), so a fleet of
+// processes begins together (as edge-devsim's option of the same name).
 //
 // Publishes N events at QoS 1 with MQTT v5, the same FlatBuffers Event bytes edge-devsim sends
 // (wire::encode_event: device, boot, seq, mono_us = CLOCK_MONOTONIC at production, sensor
@@ -54,6 +57,7 @@ struct Options {
   std::string acked_log;
   std::string client_id;
   std::uint32_t timeout_s = 120;
+  std::uint64_t start_at_mono_us = 0;
 };
 
 std::uint64_t micros(Clock::time_point t) {
@@ -154,7 +158,8 @@ int usage(const char* why) {
   std::fprintf(stderr,
                "edge-bench-peer-publisher: %s\nusage: edge-bench-peer-publisher --broker URI "
                "--device ID --count N [--window W] [--rate R] [--boot B] [--first-seq S] "
-               "[--topic-prefix P] [--acked-log FILE] [--client-id ID] [--timeout-s S]\n",
+               "[--topic-prefix P] [--acked-log FILE] [--client-id ID] [--timeout-s S] "
+               "[--start-at-mono-us T]\n",
                why);
   return 2;
 }
@@ -175,6 +180,9 @@ int run(const Options& o) {
   const std::string client_id =
       o.client_id.empty() ? "peer-pub-" + std::string(device_hex.data()) : o.client_id;
 
+  if (o.start_at_mono_us != 0) {
+    std::this_thread::sleep_until(Clock::time_point(std::chrono::microseconds(o.start_at_mono_us)));
+  }
   Window window(o, log_fd);
   mqtt::async_client client(o.broker, client_id,
                             mqtt::create_options(MQTTVERSION_5, static_cast<int>(o.window) + 16),
@@ -302,6 +310,8 @@ int main(int argc, char** argv) {
       o.acked_log = v;
     } else if (flag == "--client-id") {
       o.client_id = v;
+    } else if (flag == "--start-at-mono-us") {
+      o.start_at_mono_us = std::strtoull(v, nullptr, 10);
     } else if (flag == "--timeout-s") {
       o.timeout_s = static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
     } else {

@@ -155,6 +155,14 @@ class DeviceFleet:
                 p.wait()
 
 
+def peer_fleet_rate(summaries):
+    """Events PUBACKed per second over the peer publishers' span (first publish -> last ack)."""
+    acked = sum(s["acked"] for s in summaries)
+    start = min(s["first_produced_mono_us"] for s in summaries) / 1e6
+    end = max(s["first_produced_mono_us"] / 1e6 + s["seconds"] for s in summaries)
+    return acked / max(1e-6, end - start), acked
+
+
 def fleet_rate(summaries):
     """Events acked per second over the fleet's span (first production -> last ack)."""
     acked = sum(s["acked"] for s in summaries)
@@ -277,12 +285,13 @@ class PeerPublishers:
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.procs = []
+        start_at = monotonic_us() + 200_000 + n * 20_000  # together, as DeviceFleet
         for i in range(n):
             out = open(os.path.join(self.dir, f"p{i}.out"), "wb")
             err = open(os.path.join(self.dir, f"p{i}.err"), "wb")
             args = [BIN["edge-bench-peer-publisher"], "--broker", f"tcp://127.0.0.1:{port}",
                     "--device", str(first_device + i), "--count", str(count), "--window",
-                    str(window), "--timeout-s", "600"]
+                    str(window), "--timeout-s", "600", "--start-at-mono-us", str(start_at)]
             if rate:
                 args += ["--rate", str(rate)]
             if acked_log:

@@ -12,10 +12,11 @@ import subprocess
 import tempfile
 import time
 
-from edgepy.processes import wait_for
+from edgepy.processes import free_port, wait_for
 
 from .procs import (BIN, CuttableLink, DeviceFleet, Gateway, PeerEdgeBroker, PeerPublishers,
-                    Subscriber, fleet_rate, proc_cpu_s, proc_memory_kib, upstream_broker)
+                    Subscriber, fleet_rate, peer_fleet_rate, proc_cpu_s, proc_memory_kib,
+                    upstream_broker)
 
 
 def pct(values, q):
@@ -82,6 +83,8 @@ def ingest(run):
                            acked / commits)
             run.record("1 ingest", f"{label}: gateway CPU per 100k events", "s", "ours",
                        cpu * 100_000 / max(1, acked))
+            if link == "tcp":
+                _ingest_peer(run, rep, n, total, label, rate, summaries)
 
         # Paced: 10 devices x 1,000 events/s.
         seconds = 2 if run.quick else 5
@@ -97,6 +100,15 @@ def ingest(run):
                    max(s["ack_latency_us"]["p99"] for s in summaries) / 1000, target="< 5 ms")
         run.record("1 ingest", "paced 10k ev/s (10 dev): ack p999 (worst device)", "ms", "ours",
                    max(s["ack_latency_us"]["p999"] for s in summaries) / 1000)
+        edge = PeerEdgeBroker(run.workdir, free_port(), name=f"peer-edge-paced-{rep}").start()
+        try:
+            peer = PeerPublishers(run.workdir, edge.port, 10, 1000 * seconds, rate=1000,
+                                  name=f"peerpub-paced-{rep}").wait(120)
+        finally:
+            _stop_all(edge)
+        for q, what in (("p99", "ack p99"), ("p999", "ack p999")):
+            run.record("1 ingest", f"paced 10k ev/s (10 dev): {what} (worst device)", "ms", "peer",
+                       max(s["ack_latency_us"][q] for s in peer) / 1000)
 
     # The storage ceiling on the same disk (the work directory's): LMDB alone at the batch size
     # each case committed (recorded as the reference of that case's events/s row, so the ratio
@@ -124,6 +136,27 @@ def ingest(run):
     run.note("ingest: the ref column of an 'events/s acked' row is raw LMDB (full sync, 64-byte "
              "values) at the events per commit the gateway reached in that case; target: "
              "ours >= 50% of it.")
+
+
+def _ingest_peer(run, rep, n, total, label, our_rate, our_summaries):
+    """The same fleet as QoS 1 MQTT publishers (window 20) into the peer's edge broker, its
+    bridge's upstream away: what the set-up users build today acknowledges per second. Its
+    PUBACK comes before any disk write (persistence saves every autosave_interval), ours after
+    the commit's fsync."""
+    edge = PeerEdgeBroker(run.workdir, free_port(), name=f"peer-edge-ingest-{n}-{rep}").start()
+    try:
+        summaries = PeerPublishers(run.workdir, edge.port, n, total // n,
+                                   name=f"peerpub-ingest-{n}-{rep}").wait(300)
+    finally:
+        _stop_all(edge)
+    rate, _ = peer_fleet_rate(summaries)
+    metric = f"{label}: events/s acked, vs the peer's edge broker"
+    run.record("1 ingest", metric, "ev/s", "ours", our_rate)
+    run.record("1 ingest", metric, "ev/s", "peer", rate)
+    run.record("1 ingest", f"{label}: ack p50 (median device)", "ms", "peer",
+               pct([s["ack_latency_us"]["p50"] for s in summaries], 0.5) / 1000)
+    run.record("1 ingest", f"{label}: ack p99 (worst device)", "ms", "peer",
+               max(s["ack_latency_us"]["p99"] for s in summaries) / 1000)
 
 
 # 2. Forward drain ----------------------------------------------------------------------------
