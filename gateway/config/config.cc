@@ -6,6 +6,22 @@
 // Header-only: no link dependency on Debian's libtomlplusplus.so (simpler cross builds).
 #define TOML_HEADER_ONLY 1
 #define TOML_EXCEPTIONS 1  // parse errors arrive as toml::parse_error, caught in parse_config
+
+// toml++ 3.3.0 (Debian 12) asserts where it should report a syntax error: a table header such as
+// "[[[1]]]" or "[\x19" reaches its key parser with a character no key starts with (found by
+// tests/fuzz/gateway_config_fuzz; fixed upstream by marzer/tomlplusplus#301). With NDEBUG the
+// assertion is compiled out and toml++ throws its parse_error; without it (the Debug host-asan
+// build, the fuzz build) the process aborted. A failed toml++ assertion is thrown instead, and
+// parse_config reports it as a syntax error like any other.
+namespace edge::gateway {
+namespace {
+struct TomlAssertion {
+  const char* expression;
+};
+}  // namespace
+}  // namespace edge::gateway
+#define TOML_ASSERT(expr) \
+  ((expr) ? static_cast<void>(0) : throw ::edge::gateway::TomlAssertion{#expr})
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -23,6 +39,7 @@
 #include <vector>
 
 #include "config_rules.h"
+#include "toml_guard.h"
 
 namespace edge::gateway {
 namespace {
@@ -392,6 +409,9 @@ void read_metrics(const Table& table, GatewayConfig& config) {
 std::variant<GatewayConfig, ConfigError> parse_config(const std::string& text,
                                                       const std::string& file) {
   GatewayConfig config;
+  if (const std::optional<toml_guard::Refusal> refused = toml_guard::check(text)) {
+    return ConfigError{file, "", refused->message, refused->line, refused->column};
+  }
   try {
     const toml::table document = toml::parse(text, file);
     const Table root(document, "", file);
@@ -416,6 +436,10 @@ std::variant<GatewayConfig, ConfigError> parse_config(const std::string& text,
     return ConfigError{file, "", std::string(error.description()), begin.line, begin.column};
   } catch (const Failure& failure) {
     return failure.error;
+  } catch (const TomlAssertion& assertion) {
+    return ConfigError{
+        file, "",
+        std::string("not valid TOML (the parser stopped at: ") + assertion.expression + ")"};
   }
   return config;
 }

@@ -2,11 +2,64 @@
 
 #include <array>
 #include <string>
+#include <string_view>
 
 #include "edge/gateway/device_hex.h"
 
 namespace edge::gateway {
 namespace {
+
+// The length of the well-formed UTF-8 sequence `s` starts with (Unicode 15, table 3-7), or 0.
+std::size_t utf8_sequence(std::string_view s) {
+  const auto byte = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80U) {
+    return 1;
+  }
+  std::size_t length = 0;
+  unsigned char low = 0x80U;  // the second byte's range; later bytes are 80..BF
+  unsigned char high = 0xBFU;
+  if (lead >= 0xC2U && lead <= 0xDFU) {
+    length = 2;
+  } else if (lead >= 0xE0U && lead <= 0xEFU) {
+    length = 3;
+    low = lead == 0xE0U ? 0xA0U : 0x80U;   // no overlong forms
+    high = lead == 0xEDU ? 0x9FU : 0xBFU;  // no surrogates
+  } else if (lead >= 0xF0U && lead <= 0xF4U) {
+    length = 4;
+    low = lead == 0xF0U ? 0x90U : 0x80U;   // no overlong forms
+    high = lead == 0xF4U ? 0x8FU : 0xBFU;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < length || byte(1) < low || byte(1) > high) {
+    return 0;
+  }
+  for (std::size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80U || byte(i) > 0xBFU) {
+      return 0;
+    }
+  }
+  return length;
+}
+
+// A device's string as JSON text: JSON is UTF-8, and nlohmann's dump() throws on anything else
+// (the forwarder's json payload calls it on every event), so each byte that does not start a
+// well-formed UTF-8 sequence becomes U+FFFD. Valid text is unchanged.
+std::string utf8_text(std::string_view bytes) {
+  std::string text;
+  text.reserve(bytes.size());
+  while (!bytes.empty()) {
+    const std::size_t n = utf8_sequence(bytes);
+    text.append(n == 0 ? std::string_view("\xEF\xBF\xBD") : bytes.substr(0, n));
+    bytes.remove_prefix(n == 0 ? 1 : n);
+  }
+  return text;
+}
+
+std::string utf8_text(const flatbuffers::String* s) {
+  return s == nullptr ? std::string() : utf8_text(std::string_view(s->c_str(), s->size()));
+}
 
 const char* unit_name(wire::Unit unit) {
   const char* name = wire::EnumNameUnit(unit);
@@ -34,7 +87,7 @@ nlohmann::json reading_json(const wire::Event& e) {
       nlohmann::json j = {
           {"type", "scalar"}, {"value", s->value()}, {"unit", unit_name(s->unit())}};
       if (s->unit_name() != nullptr) {
-        j["unit_name"] = s->unit_name()->str();
+        j["unit_name"] = utf8_text(s->unit_name());
       }
       return j;
     }
@@ -60,7 +113,7 @@ nlohmann::json event_to_json(const wire::Event& e) {
   if (e.wall_ms().has_value()) {
     j["wall_ms"] = *e.wall_ms();
   }
-  j["sensor"] = e.sensor() != nullptr ? e.sensor()->str() : "";
+  j["sensor"] = utf8_text(e.sensor());
   j["channel"] = e.channel();
   j["reading"] = reading_json(e);
   nlohmann::json quality = nlohmann::json::array();

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "edge/gateway/aligned_copy.h"
@@ -46,6 +47,28 @@ TEST(EventJson, LeavesOutAnUnknownWallClockAndNamesUnits) {
   EXPECT_EQ(j["reading"]["unit"], "Gauss");
   EXPECT_EQ(j["reading"]["y"], -0.25);
   EXPECT_TRUE(j["quality"].empty());
+}
+
+// Found by tests/fuzz/wire_verify_fuzz: a device's sensor name is bytes, not UTF-8, and
+// dump() threw nlohmann::json::type_error on it, which the forwarder's json payload did not
+// catch (the daemon would have terminated on one bad event).
+TEST(EventJson, InvalidUtf8FromADeviceRendersAsReplacementCharactersAndDumpDoesNotThrow) {
+  wire::EventFields f;
+  f.sensor = "tmp\x86\x92\xcc";  // a lone continuation, then a lead byte cut short
+  f.reading = wire::ReadingValue::scalar_value(1.0, wire::Unit::Other, "\xed\xa0\x80mV");
+  const nlohmann::json j = render(f);
+  std::string text;
+  ASSERT_NO_THROW(text = j.dump());
+  EXPECT_EQ(j["sensor"], "tmp\uFFFD\uFFFD\uFFFD");
+  EXPECT_EQ(j["reading"]["unit_name"], "\uFFFD\uFFFD\uFFFDmV") << "a surrogate is not UTF-8";
+}
+
+TEST(EventJson, WellFormedUtf8IsKeptAsItIs) {
+  wire::EventFields f;
+  f.sensor = "\xc2\xb5T \xe2\x82\xac\xf0\x9f\x8c\xa1";  // "µT €🌡"
+  const nlohmann::json j = render(f);
+  EXPECT_EQ(j["sensor"], f.sensor);
+  EXPECT_NO_THROW((void)j.dump());
 }
 
 }  // namespace

@@ -159,6 +159,11 @@ Result<const Event*, WireError> verify_event(std::span<const std::uint8_t> bytes
   if (!schema_supported(event->schema_version())) {
     return WireError::kUnsupportedVersion;
   }
+  // The FlatBuffers Verifier accepts a union type whose table is absent; every reader of a
+  // reading (the JSON rendering, consumers) would dereference null, and no encoder makes one.
+  if (event->reading_type() != Reading::NONE && event->reading() == nullptr) {
+    return WireError::kInvalid;
+  }
   return event;
 }
 

@@ -179,6 +179,33 @@ TEST(Event, FutureMajorVersionIsRefusedFutureMinorAccepted) {
   EXPECT_TRUE(verify_event(future_minor.span()).ok());
 }
 
+// Found by tests/fuzz/wire_verify_fuzz: the FlatBuffers Verifier accepts a union type with no
+// table, and the gateway's JSON rendering dereferenced the missing reading (a null member call).
+TEST(Event, AReadingTypeWithoutItsReadingIsRefusedAsInvalid) {
+  for (const Reading kind : {Reading::Temperature, Reading::Humidity, Reading::Pressure,
+                             Reading::Vector3, Reading::Scalar}) {
+    flatbuffers::FlatBufferBuilder fbb;
+    const edge::wire::EventId id(0xA1, 3, 42);
+    EventBuilder event(fbb);
+    event.add_schema_version(kSchemaVersion);
+    event.add_id(&id);
+    event.add_reading_type(kind);  // and no add_reading
+    FinishEventBuffer(fbb, event.Finish());
+    const AlignedCopy bytes({fbb.GetBufferPointer(), fbb.GetSize()});
+    const auto refused = verify_event(bytes.span());
+    ASSERT_FALSE(refused.ok()) << EnumNameReading(kind);
+    EXPECT_EQ(refused.error(), WireError::kInvalid);
+  }
+  flatbuffers::FlatBufferBuilder fbb;
+  const edge::wire::EventId id(0xA1, 3, 43);
+  EventBuilder event(fbb);
+  event.add_id(&id);
+  event.add_schema_version(kSchemaVersion);
+  FinishEventBuffer(fbb, event.Finish());
+  const AlignedCopy no_reading({fbb.GetBufferPointer(), fbb.GetSize()});
+  EXPECT_TRUE(verify_event(no_reading.span()).ok()) << "no reading at all (NONE) is still valid";
+}
+
 TEST(Event, RandomCorruptionNeverCrashesTheVerifier) {
   flatbuffers::FlatBufferBuilder fbb;
   const auto encoded = encode_event(fbb, worst_case_event());

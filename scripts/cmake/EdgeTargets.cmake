@@ -33,6 +33,26 @@ if(EDGE_SANITIZE)
                       -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
 endif()
+if(EDGE_SANITIZE_THREAD)
+  if(EDGE_SANITIZE)
+    message(FATAL_ERROR "EDGE_SANITIZE_THREAD and EDGE_SANITIZE cannot be combined (TSan and ASan)")
+  endif()
+  # Uninstrumented libraries (Paho, libstdc++) are seen through their pthread calls only; what
+  # TSan still reports in them, and why it is not ours, is in tests/sanitizers/tsan.supp.
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+if(EDGE_FUZZ)
+  # libFuzzer (tests/fuzz): every library is compiled with coverage feedback and ASan + UBSan;
+  # only the fuzz programs link libFuzzer's main (-fsanitize=fuzzer there). Clang only.
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "EDGE_FUZZ needs clang (Debian packages clang and libclang-rt-dev; "
+                        "scripts/setup installs them), not ${CMAKE_CXX_COMPILER_ID}")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr
+                      -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()
 
 # -- FlatBuffers ----------------------------------------------------------------------------------
 # flatc runs on the build machine; the runtime is header-only for what we use (builder, verifier),

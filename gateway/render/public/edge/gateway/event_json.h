@@ -5,7 +5,9 @@
 //    "channel":0,"reading":{"type":"temperature","celsius":21.5},"quality":["estimated"]}
 //
 // wall_ms is present only when the device knew the time; quality is [] when the reading is good.
-// A reading type this build does not know renders as {"type":"unknown","code":N}.
+// A reading type this build does not know renders as {"type":"unknown","code":N}. Strings are
+// the device's bytes; any byte that does not start well-formed UTF-8 becomes U+FFFD, so the
+// result always serialises (nlohmann's dump() throws on invalid UTF-8).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -135,8 +135,9 @@ struct AckFields {
 Result<std::span<const std::uint8_t>, WireError> encode_ack(flatbuffers::FlatBufferBuilder& fbb,
                                                             const AckFields& fields);
 
-/// Verifies an Event buffer. Errors: kTooLarge, kMisaligned, kBadIdentifier, kInvalid,
-/// kUnsupportedVersion. On success the pointer is valid as long as `bytes`.
+/// Verifies an Event buffer. Errors: kTooLarge, kMisaligned, kBadIdentifier, kInvalid (also a
+/// reading type without its reading table), kUnsupportedVersion. On success the pointer is
+/// valid as long as `bytes`, and reading() is non-null whenever reading_type() is not NONE.
 Result<const Event*, WireError> verify_event(std::span<const std::uint8_t> bytes,
                                              std::size_t max_size = kMaxEventSize);
 

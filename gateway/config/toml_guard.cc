@@ -1,0 +1,131 @@
+#include "toml_guard.h"
+
+#include <cstddef>
+
+namespace edge::gateway::toml_guard {
+namespace {
+
+enum class State { kNormal, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
+
+bool is_non_ascii(char c) {
+  return static_cast<unsigned char>(c) >= 0x80U;
+}
+
+// The length of the run of `quote` characters at `at`.
+std::size_t run_of(std::string_view text, std::size_t at, char quote) {
+  std::size_t n = 0;
+  while (at + n < text.size() && text[at + n] == quote) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::optional<Refusal> check(std::string_view text) {
+  State state = State::kNormal;
+  std::uint32_t line = 1;
+  std::size_t line_start = 0;
+  // A quote opens a string only where TOML has one: a key at the start of a line or after '.',
+  // a value after '=', an array or inline-table element after '[', '{' or ','. Elsewhere
+  // ("-\"x\"") toml++ scans it as part of a bare value, and so does this check.
+  char last = '\n';        // the last character outside strings, comments and whitespace
+  bool line_empty = true;  // no such character yet on this line
+  const auto refusal = [&](std::size_t at, const char* message) {
+    return Refusal{line, static_cast<std::uint32_t>(at - line_start + 1), message};
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+      line_empty = true;
+      if (state != State::kMultiBasic && state != State::kMultiLiteral) {
+        state = State::kNormal;  // comments end here; a one-line string left open is toml++'s error
+      }
+      continue;
+    }
+    switch (state) {
+      case State::kNormal:
+        if (c == ' ' || c == '\t' || c == '\r') {
+          break;
+        }
+        if (c == '#') {
+          state = State::kComment;
+        } else if ((c == '"' || c == '\'') &&
+                   (line_empty || std::string_view("=[{,.").find(last) != std::string_view::npos)) {
+          last = c;
+          line_empty = false;
+          const std::size_t quotes = run_of(text, i, c);
+          if (quotes >= 3) {
+            state = c == '"' ? State::kMultiBasic : State::kMultiLiteral;
+            i += 2;
+          } else {
+            state = c == '"' ? State::kBasic : State::kLiteral;
+          }
+        } else if (is_non_ascii(c)) {
+          return refusal(i, "a non-ASCII character outside a string or comment");
+        } else {
+          last = c;
+          line_empty = false;
+        }
+        break;
+      case State::kComment: break;
+      case State::kBasic:
+        if (c == '\\') {
+          ++i;  // an escape: the next byte is never the closing quote
+        } else if (c == '"') {
+          state = State::kNormal;
+        }
+        break;
+      case State::kLiteral:
+        if (c == '\'') {
+          state = State::kNormal;
+        }
+        break;
+      case State::kMultiBasic:
+      case State::kMultiLiteral: {
+        const char quote = state == State::kMultiBasic ? '"' : '\'';
+        if (state == State::kMultiBasic && c == '\\') {
+          // A line-ending backslash trims the whitespace and line ends that follow it.
+          std::size_t j = i + 1;
+          while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r')) {
+            ++j;
+          }
+          if (j < text.size() && text[j] == '\n') {
+            while (j < text.size() &&
+                   (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) {
+              if (text[j] == '\n') {
+                ++line;
+                line_start = j + 1;
+              }
+              ++j;
+            }
+            if (j < text.size() && is_non_ascii(text[j])) {
+              return refusal(j,
+                             "a non-ASCII character right after a line-ending backslash in a "
+                             "\"\"\" string (put a space or an escape such as \\u00e9 first)");
+            }
+            i = j - 1;
+          } else {
+            ++i;  // an escape
+          }
+        } else if (c == quote) {
+          // Up to two quotes may stand right before the closing three.
+          const std::size_t quotes = run_of(text, i, quote);
+          if (quotes >= 3) {
+            state = State::kNormal;
+            line_empty = false;
+            i += (quotes > 5 ? 3 : quotes) - 1;
+          } else {
+            i += quotes - 1;
+          }
+        }
+        break;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace edge::gateway::toml_guard
