@@ -406,16 +406,26 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
   }
 }
 
-void Forwarder::delete_acknowledged(const std::vector<std::uint64_t>& keys) {
-  if (auto error = buffer_.begin()) {
-    spdlog::error("buffer: cannot delete acknowledged events: {}", error->message);
-    return;
+bool Forwarder::delete_acknowledged(const std::vector<std::uint64_t>& keys,
+                                    std::uint64_t now_us) {
+  std::optional<BufferError> error = buffer_.begin();
+  std::size_t erased = 0;
+  if (!error) {
+    erased = buffer_.erase(keys);
+    error = buffer_.commit();
   }
-  stats_.acked_events += buffer_.erase(keys);
-  if (auto failed = buffer_.commit()) {
-    spdlog::error("buffer: deleting acknowledged events failed (they will be sent again): {}",
-                  failed->message);
+  if (error) {
+    if (now_us >= delete_log_due_us_) {  // a failing disk must not fill the log too
+      spdlog::error(
+          "buffer: deleting {} acknowledged events failed (kept, never resent, tried again "
+          "every {} ms; publishing pauses at {} waiting): {}",
+          keys.size(), kDeleteFailedRetryUs / 1000U, kMaxPendingDeletes, error->message);
+      delete_log_due_us_ = now_us + kFailureLogIntervalUs;
+    }
+    return false;
   }
+  stats_.acked_events += erased;
+  return true;
 }
 
 std::uint64_t Forwarder::poll(std::uint64_t now_us) {
@@ -471,7 +481,14 @@ std::uint64_t Forwarder::flush_deletes(std::uint64_t now_us, bool force) {
   if (!force && pending_delete_.size() < kDeleteGroupEvents && now_us < due) {
     return due - now_us;
   }
-  delete_acknowledged(pending_delete_);
+  if (buffer_.in_batch()) {
+    // An ingest batch is open (ingest.commit_linger_us): the loop commits it first, then polls
+    // again; the group waits for it rather than failing.
+    return kDeleteRetryUs;
+  }
+  if (!delete_acknowledged(pending_delete_, now_us)) {
+    return kDeleteFailedRetryUs;  // kept: never published again, deleted once the buffer allows
+  }
   pending_delete_.clear();
   deleting_.clear();
   return 0;
@@ -481,6 +498,9 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
   const UpstreamConfig& up = options_.upstream;
   if (paused_until_us_ > now_us) {
     return paused_until_us_ - now_us;
+  }
+  if (pending_delete_.size() >= kMaxPendingDeletes) {
+    return kDeleteRetryUs;  // deletes are failing or held up: no more until they go through
   }
   const auto used = static_cast<std::size_t>(
       std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.used; }));

@@ -170,6 +170,58 @@ TEST(ForwarderSimulatedTime, DeletesAcknowledgedEventsInGroupsAtTheBound) {
   EXPECT_EQ(forwarder->stats().published, total);
 }
 
+// An ingest batch left open (the loop's commit_linger_us) holds the deletes back: nothing is
+// lost or resent meanwhile, publishing pauses once kMaxPendingDeletes events wait, and all of
+// them are deleted once the batch is committed.
+TEST(ForwarderSimulatedTime, DeletesWaitForAnOpenIngestBatchAndPublishingPausesAtTheBound) {
+  TempDir dir;
+  auto buffer = open_buffer(dir);
+  ASSERT_TRUE(buffer);
+  const std::uint32_t total = kMaxPendingDeletes + 500;
+  add_events(*buffer, 0xB3, total);
+
+  const std::uint16_t port = free_loopback_port();
+  MosquittoProcess broker(dir.path(), port);
+  ASSERT_EQ(broker.start(), "");
+  ForwarderOptions options;
+  options.upstream.uri = "tcp://127.0.0.1:" + std::to_string(port);
+  options.upstream.status_interval_s = 0;
+  auto created = Forwarder::create(*buffer, options);
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Forwarder>>(created));
+  auto forwarder = std::move(std::get<std::unique_ptr<Forwarder>>(created));
+
+  std::uint64_t now = 1000 * kSecond;
+  forwarder->poll(now);
+  ASSERT_FALSE(buffer->begin().has_value());  // an ingest batch, open from here on
+  std::uint64_t last_acked = ~0ULL;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    now += forwarder->poll(now) + 1;  // time passes: every group is due
+    const ForwarderStats s = forwarder->stats();
+    if (s.acked == last_acked && s.in_flight == 0 && s.acked != 0) {
+      break;  // nothing more in flight and nothing new published: paused
+    }
+    last_acked = s.acked;
+    wait_for_report(*forwarder, 200);
+  }
+  const ForwarderStats paused = forwarder->stats();
+  EXPECT_EQ(paused.acked_events, 0U) << "deleted inside the ingest batch";
+  EXPECT_GE(paused.published, kMaxPendingDeletes);
+  EXPECT_LT(paused.published, kMaxPendingDeletes + options.upstream.max_in_flight + 1)
+      << "published on past kMaxPendingDeletes";
+  EXPECT_EQ(paused.published, paused.acked) << "an event waiting for its delete was resent";
+
+  ASSERT_FALSE(buffer->commit().has_value());  // the loop commits its batch
+  const auto drained_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (buffered(*buffer) != 0 && std::chrono::steady_clock::now() < drained_by) {
+    now += forwarder->poll(now) + 1;
+    wait_for_report(*forwarder, 100);
+  }
+  EXPECT_EQ(buffered(*buffer), 0U);
+  EXPECT_EQ(forwarder->stats().acked_events, total);
+  EXPECT_EQ(forwarder->stats().published, total) << "nothing was published twice";
+}
+
 // What the broker acknowledged is deleted when the forwarder stops, not sent again next time.
 TEST(ForwarderSimulatedTime, StoppingDeletesWhatWasAcknowledged) {
   TempDir dir;

@@ -15,8 +15,10 @@
 // when the connection ends or the forwarder stops. One fsync per PUBACK would cap forwarding at
 // the disk's commit rate (a few thousand per second); grouped, the window keeps flowing. An
 // acknowledged event is never published again while its delete waits; if the process dies in
-// between it is sent once more after the restart (a duplicate, at most kDeleteGroupEvents
-// plus the window: at-least-once, never a loss).
+// between it is sent once more after the restart (a duplicate, at most kMaxPendingDeletes
+// plus the window: at-least-once, never a loss). While an ingest batch is open (the loop's
+// ingest.commit_linger_us) or a delete fails, the group waits and is tried again after
+// kDeleteRetryUs (kDeleteFailedRetryUs after an LMDB error); once kMaxPendingDeletes events wait, publishing pauses until they are gone.
 //
 // Bounds: at most max_in_flight messages await their PUBACK, and never more than the Receive
 // Maximum the broker announced in CONNACK (Mosquitto: 20 by default). Reconnects back off
@@ -90,6 +92,12 @@ struct Outgoing;
 inline constexpr std::size_t kDeleteGroupEvents = 1024;
 /// ...and none waits longer than this.
 inline constexpr std::uint64_t kDeleteGroupUs = 20'000;
+/// A group held up by an open ingest batch is tried again this much later...
+inline constexpr std::uint64_t kDeleteRetryUs = 1'000;
+/// ...and one the buffer refused (an LMDB error) this much later.
+inline constexpr std::uint64_t kDeleteFailedRetryUs = 100'000;
+/// Acknowledged events waiting for their delete at most; then publishing pauses.
+inline constexpr std::size_t kMaxPendingDeletes = 8 * kDeleteGroupEvents;
 
 struct ForwarderOptions {
   UpstreamConfig upstream;  // upstream.uri must be set
@@ -150,7 +158,9 @@ class Forwarder {
   std::uint64_t publish_more(std::uint64_t now_us);
   bool publish(Outgoing& out);
   void publish_status(std::string_view state);
-  void delete_acknowledged(const std::vector<std::uint64_t>& keys);
+  /// Deletes `keys` in one synced transaction; false (logged, at most once a minute) when the
+  /// buffer refused.
+  bool delete_acknowledged(const std::vector<std::uint64_t>& keys, std::uint64_t now_us);
   /// Deletes what was acknowledged when the group is due (or `force`); returns how long until
   /// it is due (0: nothing pending).
   std::uint64_t flush_deletes(std::uint64_t now_us, bool force);
@@ -191,6 +201,7 @@ class Forwarder {
   std::vector<std::uint64_t> pending_delete_;
   std::unordered_set<std::uint64_t> deleting_;
   std::uint64_t pending_since_us_ = 0;
+  std::uint64_t delete_log_due_us_ = 0;
   std::uint32_t window_ = 0;
   std::uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
   AlignedCopy scratch_;
