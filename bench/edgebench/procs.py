@@ -24,7 +24,8 @@ def monotonic_us():
 class Gateway(Daemon):
     """edge-gatewayd on its own state directory; restartable after kill9()."""
 
-    def __init__(self, workdir, name="gw", upstream_port=None, payload="flatbuffer", extra=()):
+    def __init__(self, workdir, name="gw", upstream_port=None, payload="flatbuffer", extra=(),
+                 ingest=""):
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.state_dir = os.path.join(self.dir, "state")
@@ -36,7 +37,8 @@ class Gateway(Daemon):
         with open(self.conf, "w") as f:
             # 8 GiB bound: the map is sparse; the resource scenario buffers millions of events.
             f.write('[gateway]\nlog_level = "warn"\n[buffer]\nmax_bytes = "8GiB"\n'
-                    '[ingest]\nmax_devices = 4096\nmax_connections = 1024\n[upstream]\n')
+                    f'[ingest]\nmax_devices = 4096\nmax_connections = 1024\n{ingest}\n'
+                    '[upstream]\n')
             if upstream_port:
                 # backoff_max 500 ms: the drain starts soon after the broker is back (the peer's
                 # bridge gets restart_timeout 1 likewise).
@@ -95,6 +97,15 @@ def proc_cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_write_bytes(pid):
+    """Bytes the process caused to be written to storage (/proc/PID/io write_bytes)."""
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/{pid}/io has no write_bytes")
 
 
 def proc_memory_kib(pid):

@@ -16,7 +16,7 @@ from edgepy.processes import free_port, wait_for
 
 from .procs import (BIN, CuttableLink, DeviceFleet, Gateway, PeerEdgeBroker, PeerPublishers,
                     Subscriber, fleet_rate, peer_fleet_rate, proc_cpu_s, proc_memory_kib,
-                    upstream_broker)
+                    proc_write_bytes, upstream_broker)
 
 
 def pct(values, q):
@@ -475,6 +475,44 @@ def resources(run):
         _stop_all(gw)
 
 
+# 8. Flash wear (issue 10) ------------------------------------------------------------------------
+
+def wear(run):
+    """Bytes written to disk per event for the whole life of an event (ingest commit, forward,
+    grouped delete), from /proc/PID/io write_bytes, at several ingest.commit_linger_us values:
+    10 devices at 200 events/s each with the broker up, so the buffer stays near empty, as on a
+    site with a working uplink. SD cards and eMMC wear by bytes written."""
+    seconds = 3 if run.quick else 10
+    lingers = (0, 2_000, 10_000) if run.quick else (0, 1_000, 2_000, 5_000, 10_000, 20_000)
+    for rep in range(run.reps):
+        for linger in lingers:
+            up = upstream_broker(run.workdir, f"up-wear-{linger}-{rep}").start()
+            gw = Gateway(run.workdir, f"wear-{linger}-{rep}", upstream_port=up.port,
+                         ingest=f"commit_linger_us = {linger}").start()
+            try:
+                commits0 = _commits(gw)
+                written0 = proc_write_bytes(gw.proc.pid)
+                summaries = DeviceFleet(gw.dir, gw.endpoint("tcp"), 10, 200 * seconds,
+                                        rate=200).wait(120)
+                wait_for(lambda: gw.stats()["events"] == 0, 60, "the buffer to drain")
+                time.sleep(0.2)  # the last grouped delete (kDeleteGroupUs) is committed
+                written = proc_write_bytes(gw.proc.pid) - written0
+                commits = _commits(gw) - commits0
+            finally:
+                _stop_all(gw, up)
+            _, acked = fleet_rate(summaries)
+            label = f"commit_linger_us {linger:,}"
+            run.record("8 wear", f"{label}: bytes written per event (ingest+forward+delete)",
+                       "B", "ours", written / max(1, acked))
+            run.record("8 wear", f"{label}: events per LMDB commit (ingest and delete)", "ev", "ours",
+                       acked / max(1, commits))
+            run.record("8 wear", f"{label}: ack p99 (worst device)", "ms", "ours",
+                       max(s["ack_latency_us"]["p99"] for s in summaries) / 1000)
+    run.note("wear: 2,000 events/s from 10 devices with the broker up; the written bytes "
+             "include LMDB's page copies (copy-on-write: a commit writes every page it touched "
+             "plus the meta page) and the grouped deletes.")
+
+
 # 7. Firmware ---------------------------------------------------------------------------------
 
 def firmware(run):
@@ -527,4 +565,4 @@ def firmware(run):
 
 
 ALL = [("ingest", ingest), ("forward", forward), ("online", online), ("outage", outage),
-       ("crash", crash), ("resources", resources), ("firmware", firmware)]
+       ("crash", crash), ("resources", resources), ("firmware", firmware), ("wear", wear)]
