@@ -13,6 +13,10 @@ namespace {
 constexpr const char* kNextKey = "next_key";
 constexpr const char* kBufferedBytes = "buffered_bytes";
 constexpr const char* kRateLogKey = "rates";
+// The level learned from MDB_MAP_FULL never goes below this share of max_bytes: lower, begin()'s
+// "drained well below it" (max_bytes / 10 under) could never hold and the buffer would stay
+// full for good.
+constexpr std::uint64_t kMinLearnedLimitPercent = 20;
 // After a batch hit MDB_MAP_FULL despite the high-water mark, the next batch first evicts this
 // much more.
 constexpr std::uint64_t kMapFullExtraEvictPercent = 5;
@@ -235,17 +239,12 @@ std::uint64_t Buffer::high_water() const {
 }
 
 std::optional<BufferError> Buffer::begin() {
-  if (txn_ != nullptr) {
+  if (in_batch()) {
     return BufferError{EBUSY, "a batch is already open"};
   }
-  batch_error_.reset();
-  const int rc = mdb_txn_begin(env_, nullptr, 0, &txn_);
-  if (rc != 0) {
-    txn_ = nullptr;
-    return lmdb_error(rc, "mdb_txn_begin(write)");
+  if (auto error = begin_txn()) {
+    return error;
   }
-  undo_counters_ = counters_;
-  undo_next_key_ = next_key_;
   // Once the buffer has drained well below the level where LMDB filled, trust the configured
   // high-water mark again.
   if (learned_limit_ != UINT64_MAX &&
@@ -256,7 +255,25 @@ std::optional<BufferError> Buffer::begin() {
     evict_next_batch_ = false;
     const std::uint64_t extra = options_.max_bytes * kMapFullExtraEvictPercent / 100U;
     evict_until(high_water() > extra ? high_water() - extra : 0);
+    // A transaction cannot reuse the pages it frees itself: commit the eviction alone, so the
+    // batch that follows has the room MDB_MAP_FULL asked for.
+    if (auto error = commit()) {
+      return error;
+    }
+    return begin_txn();
   }
+  return std::nullopt;
+}
+
+std::optional<BufferError> Buffer::begin_txn() {
+  batch_error_.reset();
+  const int rc = mdb_txn_begin(env_, nullptr, 0, &txn_);
+  if (rc != 0) {
+    txn_ = nullptr;
+    return lmdb_error(rc, "mdb_txn_begin(write)");
+  }
+  undo_counters_ = counters_;
+  undo_next_key_ = next_key_;
   return std::nullopt;
 }
 
@@ -312,7 +329,6 @@ void Buffer::evict_until(std::uint64_t target_bytes) {
 }
 
 void Buffer::fail_batch(int rc, const char* what) {
-  const std::uint64_t used = used_bytes(txn_);
   mdb_txn_abort(txn_);
   txn_ = nullptr;
   rollback();
@@ -321,8 +337,22 @@ void Buffer::fail_batch(int rc, const char* what) {
     // The map filled below the high-water mark (free pages LMDB could not reuse yet, a long
     // reader pinning old pages, large values): treat this level as full from now on, so the
     // policy applies before LMDB refuses again, until the buffer drains (see begin()).
+    // The level is the committed one: LMDB refuses mdb_stat on the failed transaction (it read
+    // as two pages, and a limit of 0 wedged the buffer for good). A level too low to learn
+    // from (a reader pinning pages of a nearly empty buffer) leaves the limit as it was.
+    // Filling again without the level getting lower (batches too big for what LMDB can reuse
+    // within one transaction) steps the limit down one margin per MDB_MAP_FULL, so drop_oldest
+    // evicts enough for a batch to fit; never below kMinLearnedLimitPercent, from where begin()
+    // can still see the buffer drain and trust the configured mark again.
+    const ReadTxn committed(env_);
+    const std::uint64_t used = committed.rc() == 0 ? used_bytes(committed.get()) : 0;
     const std::uint64_t margin = options_.max_bytes * kEvictHysteresisPercent / 100U;
-    learned_limit_ = std::min(learned_limit_, used > margin ? used - margin : 0);
+    std::uint64_t limit = used > margin ? used - margin : 0;
+    if (learned_limit_ != UINT64_MAX && limit + margin > learned_limit_) {
+      limit = learned_limit_ > margin ? learned_limit_ - margin : 0;
+    }
+    const std::uint64_t floor = options_.max_bytes * kMinLearnedLimitPercent / 100U;
+    learned_limit_ = std::min(learned_limit_, std::max(limit, floor));
     count("map_full");  // after the rollback: persisted by the next successful commit
     evict_next_batch_ = options_.policy == FullPolicy::kDropOldest;
   }
@@ -577,7 +607,7 @@ std::variant<BufferStats, BufferError> Buffer::stats() const {
 }
 
 std::optional<BufferError> Buffer::sample_rates(std::uint64_t wall_us) {
-  if (txn_ != nullptr || options_.read_only) {
+  if (in_batch() || options_.read_only) {
     return std::nullopt;
   }
   RateLog next = rate_log_;

@@ -217,6 +217,63 @@ TEST_P(BufferMapFull, NeverEscapesAndTheBufferRecovers) {
   EXPECT_FALSE(buffer->commit());
 }
 
+// Regression: after MDB_MAP_FULL the write transaction is broken and LMDB refuses mdb_stat on it,
+// so the level where the map filled was read as two pages and the learned limit became 0: once
+// full, a drained buffer still refused every new event (refuse_new) or evicted each one as it
+// came (drop_oldest), forever. Recovery after full must bring the buffer back to normal.
+TEST_P(BufferMapFull, RegressionMapFullLearnedAZeroLimitAndTheDrainedBufferNeverRecovered) {
+  TempDir dir;
+  BufferOptions o = small(dir, GetParam());
+  o.high_water_percent = 99;
+  auto buffer = open_buffer(o);
+  (void)fill(*buffer, 200, 4, 60'000);
+  ASSERT_TRUE(stats_of(*buffer).counters.contains("map_full"));
+  // The broker is back: everything is forwarded and deleted.
+  std::vector<std::uint64_t> keys;
+  ASSERT_FALSE(buffer->for_each_event(0, SIZE_MAX, [&](const StoredEvent& e) {
+    keys.push_back(e.key);
+    return true;
+  }));
+  ASSERT_FALSE(buffer->begin());
+  EXPECT_EQ(buffer->erase(keys), keys.size());
+  ASSERT_FALSE(buffer->commit());
+  ASSERT_EQ(stats_of(*buffer).events, 0U);
+  // New events are stored again, and kept.
+  ASSERT_FALSE(buffer->begin());
+  for (std::uint32_t seq = 0; seq < 10; ++seq) {
+    EXPECT_EQ(buffer->add_event({9, 1, seq}, payload(seq), 1), Disposition::kStored) << seq;
+  }
+  ASSERT_FALSE(buffer->commit());
+  const BufferStats s = stats_of(*buffer);
+  EXPECT_EQ(s.events, 10U);
+  EXPECT_GT(s.high_water_bytes, s.max_bytes / 2) << "the learned limit did not recover";
+}
+
+// Regression: a batch that failed mid-way (MDB_MAP_FULL in add_event) left no transaction, so
+// in_batch() said false; ingest began a new batch for the next frame of the same loop turn, its
+// commit succeeded, and the failed batch's events, still pending as "stored", were acked Ok:
+// acked and lost (248 of 6136 in the 99 % refuse_new integration test).
+TEST_P(BufferMapFull, RegressionAFailedBatchWasReplacedAndItsEventsAckedByTheNextCommit) {
+  TempDir dir;
+  BufferOptions o = small(dir, GetParam());
+  o.high_water_percent = 99;
+  auto buffer = open_buffer(o);
+  ASSERT_FALSE(buffer->begin());
+  bool failed = false;
+  for (std::uint32_t seq = 0; seq < 40 && !failed; ++seq) {
+    failed = buffer->add_event({7, 1, seq}, payload(seq, 60'000), seq) == Disposition::kBusy;
+  }
+  ASSERT_TRUE(failed) << "MDB_MAP_FULL never met";
+  EXPECT_TRUE(buffer->in_batch());  // the failed batch is still open until commit() says so
+  EXPECT_TRUE(buffer->begin());     // and nothing replaces it
+  EXPECT_EQ(buffer->add_event({8, 1, 0}, payload(0), 1), Disposition::kBusy);
+  EXPECT_TRUE(buffer->commit());  // the failure, for every event of the batch
+  EXPECT_FALSE(buffer->in_batch());
+  EXPECT_EQ(stats_of(*buffer).events, 0U);
+  ASSERT_FALSE(buffer->begin());  // then batches work again
+  buffer->abort();
+}
+
 INSTANTIATE_TEST_SUITE_P(Policies, BufferMapFull,
                          testing::Values(FullPolicy::kDropOldest, FullPolicy::kRefuseNew));
 

@@ -119,9 +119,13 @@ BufferOutlook outlook_of(const BufferStats& stats, std::uint64_t now_us) {
   } else if (stats.events > 0 && stats.events_bytes > 0) {
     o.bytes_per_event = static_cast<double>(stats.events_bytes) / static_cast<double>(stats.events);
   }
-  const std::uint64_t band = stats.max_bytes * kEvictHysteresisPercent / 100U;
-  o.full = o.limit_bytes > 0 &&
-           (stats.used_bytes >= o.limit_bytes || o.limit_bytes - stats.used_bytes <= band);
+  // refuse_new refuses from the mark on, and a refusal adds nothing: full means at the mark.
+  // drop_oldest evicts to kEvictHysteresisPercent below it (a page or two further, as LMDB frees
+  // whole pages) and fills up again: twice that band below the mark is still at the bound.
+  const bool refuse_new = stats.rate_log && stats.rate_log->policy == 1;
+  const std::uint64_t band =
+      refuse_new ? 0 : 2 * (stats.max_bytes * kEvictHysteresisPercent / 100U);
+  o.full = o.limit_bytes > 0 && stats.used_bytes + band >= o.limit_bytes;
   o.headroom =
       offline_headroom(stats.used_bytes, o.limit_bytes, o.full, o.bytes_per_event, o.ingest_per_s);
   return o;

@@ -162,13 +162,27 @@ TEST(OutlookOf, FewEventsUseTheDaemonsLastMeasuredSize) {
   EXPECT_FALSE(outlook_of(s, kT0 + 100 * kS).bytes_per_event);
 }
 
-TEST(OutlookOf, WithinTheEvictionBandOfTheMarkIsFull) {
-  BufferStats s = snapshot();
-  s.used_bytes = s.high_water_bytes - s.max_bytes * kEvictHysteresisPercent / 100U;
-  const BufferOutlook o = outlook_of(s, kT0 + 100 * kS);
+TEST(OutlookOf, DropOldestIsFullWithinTwiceItsEvictionBandOfTheMark) {
+  BufferStats s = snapshot();  // the log records drop_oldest (policy 0)
+  const std::uint64_t band = s.max_bytes * kEvictHysteresisPercent / 100U;
+  s.used_bytes = s.high_water_bytes - 2 * band;
+  BufferOutlook o = outlook_of(s, kT0 + 100 * kS);
   EXPECT_TRUE(o.full);
   EXPECT_EQ(o.headroom.kind, HeadroomKind::kFull);
   EXPECT_EQ(describe(o.headroom, o), "none: the buffer is full, the full policy applies");
+  s.used_bytes -= 1;
+  o = outlook_of(s, kT0 + 100 * kS);
+  EXPECT_FALSE(o.full);
+  EXPECT_EQ(o.headroom.kind, HeadroomKind::kEstimate);
+}
+
+TEST(OutlookOf, RefuseNewIsFullFromTheMarkOn) {
+  BufferStats s = snapshot();
+  s.rate_log->policy = 1;
+  s.used_bytes = s.high_water_bytes - 1;
+  EXPECT_FALSE(outlook_of(s, kT0 + 100 * kS).full);
+  s.used_bytes = s.high_water_bytes;
+  EXPECT_TRUE(outlook_of(s, kT0 + 100 * kS).full);
 }
 
 TEST(OutlookOf, NoLogMeansNoRatesAndAnUnknownHeadroom) {

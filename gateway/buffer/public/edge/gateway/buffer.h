@@ -110,9 +110,13 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
 
   // ---- write side: one batch is one LMDB write transaction -----------------------------------
-  /// Starts a batch. Error if a write transaction cannot begin (read-only buffer, LMDB error).
+  /// Starts a batch. Error if a write transaction cannot begin (read-only buffer, LMDB error) or
+  /// a batch is open, a failed one included (see in_batch).
   std::optional<BufferError> begin();
-  [[nodiscard]] bool in_batch() const { return txn_ != nullptr; }
+  /// True from begin() until commit() or abort(), also after the batch failed (MDB_MAP_FULL
+  /// mid-batch): its events must come back from commit() as not stored, so no new batch may
+  /// start under them and have them acked with its own success.
+  [[nodiscard]] bool in_batch() const { return txn_ != nullptr || batch_error_.has_value(); }
   /// Stages one event of `device` (its id.device must equal `device`). See Disposition.
   Disposition add_event(const EventId& id, std::span<const std::uint8_t> payload,
                         std::uint64_t now_us);
@@ -155,6 +159,7 @@ class Buffer {
  private:
   explicit Buffer(BufferOptions options);
   std::optional<BufferError> open_env();
+  std::optional<BufferError> begin_txn();
   std::optional<BufferError> load_state();
   DeviceRecord* device_for_write(std::uint64_t device, std::uint64_t now_us);
   std::uint64_t used_bytes(MDB_txn* txn) const;

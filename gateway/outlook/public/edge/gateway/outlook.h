@@ -45,10 +45,9 @@ struct Headroom {
   double seconds = 0;  // kEstimate: the estimate; kFull: 0; otherwise unused (0)
 };
 
-/// The headroom arithmetic, at its bounds: at_bound (used within the eviction band of the
-/// high-water mark, or above it) is kFull; an unknown rate or size is kUnknown; a zero rate is
-/// kUnbounded; otherwise (limit - used) / (bytes_per_event * ingest_per_s), which is 0 when
-/// used >= limit.
+/// The headroom arithmetic, at its bounds: at_bound (BufferOutlook::full) is kFull; an unknown rate
+/// or size is kUnknown; a zero rate is kUnbounded; otherwise (limit - used) / (bytes_per_event *
+/// ingest_per_s), which is 0 when used >= limit.
 [[nodiscard]] Headroom offline_headroom(std::uint64_t used_bytes, std::uint64_t limit_bytes,
                                         bool at_bound, std::optional<double> bytes_per_event,
                                         std::optional<double> ingest_per_s);
@@ -69,7 +68,9 @@ struct BufferOutlook {
   double rate_window_s = 0;            // the span the rates were taken over
   std::optional<double> bytes_per_event;
   std::uint64_t limit_bytes = 0;  // the high-water mark: where the full policy applies
-  bool full = false;              // at the bound: within the eviction band of limit_bytes or above
+  // At the bound: refuse_new at or above limit_bytes; drop_oldest (or a policy not recorded)
+  // within twice its eviction band (2 * kEvictHysteresisPercent of max_bytes) below it or above.
+  bool full = false;
   Headroom headroom;
 };
 
