@@ -225,6 +225,7 @@ void DeviceSim::on_ack(const wire::Ack& ack, TimePoint now) {
       for (Entry& e : ring_) {
         if (covered(e)) {
           e.in_flight = false;  // not stored: send again once the hold is over
+          ++stats_.busy_events;
         }
       }
       milliseconds delay(ack.retry_after_ms());

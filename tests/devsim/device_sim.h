@@ -52,6 +52,7 @@ struct SimStats {
   std::uint64_t produced = 0;
   std::uint64_t acked = 0;           // events freed by an Ok ack
   std::uint64_t busy_acks = 0;       // Ack messages with status Busy (for this device and boot)
+  std::uint64_t busy_events = 0;     // events covered by those Busy acks (each refusal counted)
   std::uint64_t invalid = 0;         // events dropped by an Invalid ack
   std::uint64_t retransmits = 0;     // event transmissions after the first one of that event
   std::uint64_t ring_dropped = 0;    // events dropped because the ring was full (drop_oldest)

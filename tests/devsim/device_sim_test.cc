@@ -226,6 +226,7 @@ TEST_F(DevsimSim, BusyAckHoldsEverythingUntilRetryAfter) {
   ack(wire::AckStatus::Ok, {{3, 5}});
   ASSERT_EQ(sim.service(t0_ + 10ms), LinkState::kUp);
   EXPECT_EQ(sim.stats().busy_acks, 1U);
+  EXPECT_EQ(sim.stats().busy_events, 3U);  // the three events the one Busy ack covered
   EXPECT_EQ(sim.stats().acked, 3U);
   EXPECT_EQ(sim.pending_seqs(), (Seqs{0, 1, 2}));
   EXPECT_EQ(sim.next_deadline(), t0_ + 210ms);
@@ -248,6 +249,7 @@ TEST_F(DevsimSim, BusyAckHoldsEverythingUntilRetryAfter) {
   ASSERT_EQ(sim.service(t0_ + 280ms), LinkState::kUp);
   EXPECT_EQ(sim.next_deadline(), t0_ + 380ms);
   EXPECT_EQ(sim.stats().busy_acks, 3U);
+  EXPECT_EQ(sim.stats().busy_events, 9U);  // each refusal of each event counted
   EXPECT_EQ(sim.stats().retransmits, 6U);
 }
 

@@ -54,6 +54,7 @@ void print_summary(const DeviceSim& sim) {
   j["produced"] = s.produced;
   j["acked"] = s.acked;
   j["busy_acks"] = s.busy_acks;
+  j["busy_events"] = s.busy_events;
   j["invalid"] = s.invalid;
   j["retransmits"] = s.retransmits;
   j["ring_dropped"] = s.ring_dropped;
