@@ -64,11 +64,8 @@ Result<std::size_t, FrameError> encode_frame(std::span<const std::uint8_t> paylo
   return size;
 }
 
-FrameDecoder::FrameDecoder(std::span<std::uint8_t> storage) : storage_(storage) {}
-
-std::size_t FrameDecoder::max_payload() const {
-  return payload_capacity(storage_.size());
-}
+FrameDecoder::FrameDecoder(std::span<std::uint8_t> storage)
+    : storage_(storage), max_payload_(payload_capacity(storage.size())) {}
 
 Result<std::span<const std::uint8_t>, FrameError> FrameDecoder::finish() {
   const std::size_t length = length_;
@@ -90,6 +87,12 @@ Result<std::span<const std::uint8_t>, FrameError> FrameDecoder::finish() {
     return FrameError::kTooShort;
   }
   const std::size_t payload_size = size - kFrameCrcSize;
+  // The storage bounds the encoded frame, not the payload: COBS turns a run of zeros into one
+  // byte each, so up to storage - 5 payload bytes decode from a frame that fits. Past the bound
+  // the frame is refused whatever its CRC, as the contract says.
+  if (payload_size > max_payload_) {
+    return FrameError::kOversize;
+  }
   const std::span<const std::uint8_t> payload = storage_.first(payload_size);
   const std::uint32_t expected = get_le32(
       std::span<const std::uint8_t, kFrameCrcSize>(storage_.data() + payload_size, kFrameCrcSize));

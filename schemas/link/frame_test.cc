@@ -168,6 +168,27 @@ TEST(Frame, OversizeFrameIsRefusedAndSkippedToTheNextDelimiter) {
   EXPECT_EQ(sink.errors, (std::vector<FrameError>{FrameError::kOversize, FrameError::kOversize}));
 }
 
+// Found while writing tests/fuzz/link_frame_fuzz's invariants: the decoder bounded the encoded
+// frame by its storage but not the payload, and a payload rich in zeros (one COBS byte each)
+// up to 8 bytes above kMaxFramePayload was delivered although the header promises kOversize.
+TEST(Frame, APayloadAboveTheBoundIsOversizeEvenWhenItsEncodingFitsTheStorage) {
+  FrameDecoderBuffer<> decoder;
+  for (std::size_t size = kMaxFramePayload + 1; size <= kMaxFramePayload + 8; ++size) {
+    const Bytes zeros(size, 0x00);
+    Bytes wire(max_encoded_frame_size(size));
+    const auto n = encode_frame(zeros, wire, 2 * kMaxFramePayload);
+    ASSERT_TRUE(n.ok());
+    wire.resize(n.value());
+    ASSERT_LE(wire.size() - 1, cobs_max_encoded_size(kMaxFramePayload + kFrameCrcSize))
+        << "the frame fits the decoder's storage";
+    Sink sink;
+    sink.feed(decoder, cat({wire, frame(Bytes(kMaxFramePayload, 0))}));
+    EXPECT_EQ(sink.errors, std::vector<FrameError>{FrameError::kOversize}) << size;
+    ASSERT_EQ(sink.frames.size(), 1U) << "the next frame at the bound is accepted";
+    EXPECT_EQ(sink.frames[0].size(), kMaxFramePayload);
+  }
+}
+
 TEST(Frame, EncoderRefusesPayloadsOutsideTheBounds) {
   Bytes out(max_encoded_frame_size(kMaxFramePayload + 1));
   const auto empty = encode_frame({}, out);

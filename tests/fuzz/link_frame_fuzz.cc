@@ -66,15 +66,15 @@ Report reference_frame(std::span<const std::uint8_t> segment, std::size_t storag
     return FrameError::kTooShort;
   }
   const std::size_t n = decoded->size() - edge::link::kFrameCrcSize;
+  if (n > max_payload) {
+    return FrameError::kOversize;
+  }
   std::uint32_t crc = 0;
   for (std::size_t i = 0; i < edge::link::kFrameCrcSize; ++i) {
     crc |= static_cast<std::uint32_t>((*decoded)[n + i]) << (8U * i);
   }
   if (edge::link::crc32c(std::span(decoded->data(), n)) != crc) {
     return FrameError::kBadCrc;
-  }
-  if (n > max_payload) {
-    return FrameError::kOversize;
   }
   return Bytes(decoded->begin(), decoded->begin() + static_cast<std::ptrdiff_t>(n));
 }

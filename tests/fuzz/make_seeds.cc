@@ -143,6 +143,11 @@ int main(int argc, char** argv) {
   Bytes too_long(edge::link::cobs_max_encoded_size(edge::link::kMaxFramePayload + 4) + 1, 0x01);
   too_long.push_back(0x00);
   write(lf, "frame_oversize", too_long);
+  // A payload above the bound whose encoding still fits the decoder (zeros cost one byte each).
+  const Bytes zeros(edge::link::kMaxFramePayload + 8, 0x00);
+  Bytes above(edge::link::max_encoded_frame_size(zeros.size()));
+  above.resize(edge::link::encode_frame(zeros, above, 2 * edge::link::kMaxFramePayload).value());
+  write(lf, "regression_payload_above_bound", above);
   std::printf("make_seeds: wrote corpus/%s and corpus/%s under %s\n", lf.c_str(), wv.c_str(),
               g_root.c_str());
   return 0;

@@ -36,8 +36,8 @@ bool same_float(Float a, Float b) {
 }
 
 // The fields of a verified Event, or false when a field cannot be re-encoded as it is (a string
-// above the encoder's bound, a union member this build does not know, or a union type without
-// its table: all legal in a buffer, but not what encode_event produces).
+// above the encoder's bound, or a union member this build does not know: both legal in a buffer,
+// but not what encode_event produces). verify_event refuses a reading type without its reading.
 bool fields_of(const edge::wire::Event& e, edge::wire::EventFields& f) {
   using edge::wire::Reading;
   using edge::wire::ReadingValue;
@@ -51,26 +51,29 @@ bool fields_of(const edge::wire::Event& e, edge::wire::EventFields& f) {
   switch (e.reading_type()) {
     case Reading::NONE: f.reading = {}; break;
     case Reading::Temperature:
-      if (e.reading_as_Temperature() == nullptr) return false;
+      FUZZ_CHECK(e.reading_as_Temperature() != nullptr,
+                 "a verified event has a reading type without its reading");
       f.reading = ReadingValue::temperature(e.reading_as_Temperature()->celsius());
       break;
     case Reading::Humidity:
-      if (e.reading_as_Humidity() == nullptr) return false;
+      FUZZ_CHECK(e.reading_as_Humidity() != nullptr,
+                 "a verified event has a reading type without its reading");
       f.reading = ReadingValue::humidity(e.reading_as_Humidity()->percent_rh());
       break;
     case Reading::Pressure:
-      if (e.reading_as_Pressure() == nullptr) return false;
+      FUZZ_CHECK(e.reading_as_Pressure() != nullptr,
+                 "a verified event has a reading type without its reading");
       f.reading = ReadingValue::pressure(e.reading_as_Pressure()->pascal());
       break;
     case Reading::Vector3: {
       const auto* v = e.reading_as_Vector3();
-      if (v == nullptr) return false;
+      FUZZ_CHECK(v != nullptr, "a verified event has a reading type without its reading");
       f.reading = ReadingValue::vector3(v->x(), v->y(), v->z(), v->unit());
       break;
     }
     case Reading::Scalar: {
       const auto* s = e.reading_as_Scalar();
-      if (s == nullptr) return false;
+      FUZZ_CHECK(s != nullptr, "a verified event has a reading type without its reading");
       f.reading = ReadingValue::scalar_value(s->value(), s->unit(), text(s->unit_name()));
       break;
     }

@@ -95,13 +95,14 @@ class FrameDecoder {
     overflowed_ = false;
   }
   /// Largest payload accepted.
-  [[nodiscard]] std::size_t max_payload() const;
+  [[nodiscard]] std::size_t max_payload() const { return max_payload_; }
 
  private:
   // Decodes the buffered frame in place. An empty span for an empty frame (ignored).
   Result<std::span<const std::uint8_t>, FrameError> finish();
 
   std::span<std::uint8_t> storage_;
+  std::size_t max_payload_;
   std::size_t length_ = 0;
   bool overflowed_ = false;
 };
