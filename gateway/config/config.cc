@@ -64,7 +64,7 @@ constexpr std::array<std::string_view, 9> kIngestKeys{"max_devices",
 constexpr std::array<std::string_view, 2> kSerialKeys{"path", "baud"};
 constexpr std::array<std::string_view, 1> kTcpKeys{"listen"};
 constexpr std::array<std::string_view, 1> kUnixKeys{"path"};
-constexpr std::array<std::string_view, 18> kUpstreamKeys{"uri",
+constexpr std::array<std::string_view, 22> kUpstreamKeys{"uri",
                                                          "client_id",
                                                          "protocol",
                                                          "topic_prefix",
@@ -79,6 +79,10 @@ constexpr std::array<std::string_view, 18> kUpstreamKeys{"uri",
                                                          "batch_max_bytes",
                                                          "batch_linger_ms",
                                                          "status_interval_s",
+                                                         "drain_rate_events_s",
+                                                         "drain_rate_bytes_s",
+                                                         "drain_burst_ms",
+                                                         "message_expiry_s",
                                                          "username",
                                                          "password_file",
                                                          "tls"};

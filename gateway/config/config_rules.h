@@ -50,7 +50,7 @@ struct UpstreamUint32Key {
   std::uint32_t UpstreamConfig::*member;
 };
 
-inline constexpr std::array<UpstreamUint32Key, 8> kUpstreamUint32Keys{{
+inline constexpr std::array<UpstreamUint32Key, 12> kUpstreamUint32Keys{{
     {"max_in_flight", {1, 65'535}, &UpstreamConfig::max_in_flight},
     {"keep_alive_s", {.min = 5, .max = 65'535, .or_zero = true}, &UpstreamConfig::keep_alive_s},
     {"session_expiry_s", {0, 4'294'967'295}, &UpstreamConfig::session_expiry_s},
@@ -61,6 +61,16 @@ inline constexpr std::array<UpstreamUint32Key, 8> kUpstreamUint32Keys{{
     {"batch_max_bytes", {512, 131'072}, &UpstreamConfig::batch_max_bytes},
     {"batch_linger_ms", {0, 60'000}, &UpstreamConfig::batch_linger_ms},
     {"status_interval_s", {0, 86'400}, &UpstreamConfig::status_interval_s},
+    {"drain_rate_events_s",
+     {.min = 1, .max = 10'000'000, .or_zero = true},
+     &UpstreamConfig::drain_rate_events_s},
+    {"drain_rate_bytes_s",
+     {.min = 1, .max = 4'294'967'295, .or_zero = true},
+     &UpstreamConfig::drain_rate_bytes_s},
+    {"drain_burst_ms", {1, 60'000}, &UpstreamConfig::drain_burst_ms},
+    {"message_expiry_s",
+     {.min = 1, .max = 31'536'000, .or_zero = true},
+     &UpstreamConfig::message_expiry_s},
 }};
 
 // upstream.protocol and upstream.payload: the names in the config file.

@@ -268,7 +268,10 @@ TEST_P(IntegerBounds, AcceptsBoundsAndRefusesOnePast) {
   }
   const std::int64_t past = step ? 64 : 1;
   std::vector<std::int64_t> accepted{bound.min, bound.max};
-  std::vector<std::int64_t> refused{bound.min - past, bound.max + past};
+  std::vector<std::int64_t> refused{bound.max + past};
+  if (!bound.or_zero || bound.min - past != 0) {  // "0 or 1..N": 0 is accepted
+    refused.push_back(bound.min - past);
+  }
   if (bound.or_zero) {
     accepted.push_back(0);
     refused.push_back(-1);
@@ -298,7 +301,11 @@ INSTANTIATE_TEST_SUITE_P(
         Bound{"upstream.backoff_min_ms", 1, 600000, "backoff_max_ms = 600000\n"},
         Bound{"upstream.backoff_max_ms", 1, 3600000, "backoff_min_ms = 1\n"},
         Bound{"upstream.batch_max_bytes", 512, 131072}, Bound{"upstream.batch_linger_ms", 0, 60000},
-        Bound{"upstream.status_interval_s", 0, 86400}),
+        Bound{"upstream.status_interval_s", 0, 86400},
+        Bound{"upstream.drain_rate_events_s", 1, 10000000, "", true},
+        Bound{"upstream.drain_rate_bytes_s", 1, 4294967295, "", true},
+        Bound{"upstream.drain_burst_ms", 1, 60000},
+        Bound{"upstream.message_expiry_s", 1, 31536000, "", true}),
     [](const ::testing::TestParamInfo<Bound>& param_info) {
       std::string name = param_info.param.key;
       std::ranges::replace(name, '.', '_');
@@ -631,7 +638,8 @@ TEST(ConfigUpstream, UnknownKeysAreRefused) {
             "unknown key (expected one of: uri, client_id, protocol, topic_prefix, topic, "
             "payload, max_in_flight, keep_alive_s, clean_start, session_expiry_s, "
             "backoff_min_ms, backoff_max_ms, batch_max_bytes, batch_linger_ms, "
-            "status_interval_s, username, password_file, tls)");
+            "status_interval_s, drain_rate_events_s, drain_rate_bytes_s, drain_burst_ms, "
+            "message_expiry_s, username, password_file, tls)");
   const ConfigError tls = parse_error("[upstream.tls]\nca = \"/etc/ca.pem\"\n");
   EXPECT_EQ(tls.to_string(),
             "config error: gw.toml:2:6: key 'upstream.tls.ca': unknown key (expected one of: "
@@ -836,6 +844,10 @@ TEST(ConfigUpstream, ValidateRechecksEveryRule) {
       {"upstream.batch_max_bytes", [](UpstreamConfig& u) { u.batch_max_bytes = 131073; }},
       {"upstream.batch_linger_ms", [](UpstreamConfig& u) { u.batch_linger_ms = 60001; }},
       {"upstream.status_interval_s", [](UpstreamConfig& u) { u.status_interval_s = 86401; }},
+      {"upstream.drain_rate_events_s",
+       [](UpstreamConfig& u) { u.drain_rate_events_s = 10'000'001; }},
+      {"upstream.drain_burst_ms", [](UpstreamConfig& u) { u.drain_burst_ms = 0; }},
+      {"upstream.message_expiry_s", [](UpstreamConfig& u) { u.message_expiry_s = 31'536'001; }},
       {"upstream.backoff_min_ms", [](UpstreamConfig& u) { u.backoff_min_ms = 30001; }},
       {"upstream.tls.verify",
        [](UpstreamConfig& u) {

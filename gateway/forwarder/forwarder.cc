@@ -406,8 +406,7 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
   }
 }
 
-bool Forwarder::delete_acknowledged(const std::vector<std::uint64_t>& keys,
-                                    std::uint64_t now_us) {
+bool Forwarder::delete_acknowledged(const std::vector<std::uint64_t>& keys, std::uint64_t now_us) {
   std::optional<BufferError> error = buffer_.begin();
   std::size_t erased = 0;
   if (!error) {
@@ -424,7 +423,9 @@ bool Forwarder::delete_acknowledged(const std::vector<std::uint64_t>& keys,
     }
     return false;
   }
-  stats_.acked_events += erased;
+  // Expired events are deleted in the same groups; they count as expired, not as acked.
+  stats_.acked_events += erased > pending_expired_ ? erased - pending_expired_ : 0;
+  pending_expired_ = 0;
   return true;
 }
 
@@ -440,13 +441,7 @@ std::uint64_t Forwarder::poll(std::uint64_t now_us) {
   for (Report& r : reports) {
     on_report(r, now_us, acknowledged);
   }
-  if (!acknowledged.empty()) {
-    if (pending_delete_.empty()) {
-      pending_since_us_ = now_us;
-    }
-    pending_delete_.insert(pending_delete_.end(), acknowledged.begin(), acknowledged.end());
-    deleting_.insert(acknowledged.begin(), acknowledged.end());
-  }
+  mark_for_delete(acknowledged, now_us);
   const std::uint64_t delete_in = flush_deletes(now_us, state_ != State::kConnected);
   if (state_ == State::kDisconnected && now_us >= reconnect_at_us_) {
     connect(now_us);
@@ -471,6 +466,49 @@ std::uint64_t Forwarder::poll(std::uint64_t now_us) {
     wait_us = wait_us == 0 ? delete_in : std::min(wait_us, delete_in);
   }
   return wait_us;
+}
+
+void Forwarder::mark_for_delete(const std::vector<std::uint64_t>& keys, std::uint64_t now_us) {
+  if (keys.empty()) {
+    return;
+  }
+  if (pending_delete_.empty()) {
+    pending_since_us_ = now_us;
+  }
+  pending_delete_.insert(pending_delete_.end(), keys.begin(), keys.end());
+  deleting_.insert(keys.begin(), keys.end());
+}
+
+std::uint64_t Forwarder::drain_wait_us(std::uint64_t now_us) {
+  const UpstreamConfig& up = options_.upstream;
+  if (up.drain_rate_events_s == 0 && up.drain_rate_bytes_s == 0) {
+    return 0;
+  }
+  const auto refill = [&](double& tokens, std::uint32_t rate) {
+    const double capacity =
+        std::max(1.0, static_cast<double>(rate) * static_cast<double>(up.drain_burst_ms) / 1e3);
+    if (tokens_at_us_ == 0) {
+      tokens = capacity;  // a bucket starts full
+    } else {
+      const double elapsed_s = static_cast<double>(now_us - tokens_at_us_) / 1e6;
+      tokens = std::min(capacity, tokens + static_cast<double>(rate) * elapsed_s);
+    }
+  };
+  if (tokens_at_us_ == 0 || now_us > tokens_at_us_) {
+    refill(event_tokens_, up.drain_rate_events_s);
+    refill(byte_tokens_, up.drain_rate_bytes_s);
+    tokens_at_us_ = now_us;
+  }
+  // A message may go while both buckets hold something; it may take them below zero (a batch
+  // bigger than the burst still goes), and the debt is paid before the next one.
+  const auto wait = [](double tokens, std::uint32_t rate) -> std::uint64_t {
+    if (rate == 0 || tokens > 0) {
+      return 0;
+    }
+    return static_cast<std::uint64_t>(-tokens / static_cast<double>(rate) * 1e6) + 1U;
+  };
+  return std::max(wait(event_tokens_, up.drain_rate_events_s),
+                  wait(byte_tokens_, up.drain_rate_bytes_s));
 }
 
 std::uint64_t Forwarder::flush_deletes(std::uint64_t now_us, bool force) {
@@ -502,13 +540,23 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
   if (pending_delete_.size() >= kMaxPendingDeletes) {
     return kDeleteRetryUs;  // deletes are failing or held up: no more until they go through
   }
+  if (const std::uint64_t paced = drain_wait_us(now_us); paced != 0) {
+    return paced;  // upstream.drain_rate_*: the buckets refill
+  }
   const auto used = static_cast<std::size_t>(
       std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.used; }));
   if (used >= window_) {
     return 0;
   }
-  const std::size_t free = window_ - used;
   const bool batching = up.payload == PayloadMode::kBatch;
+  std::size_t free = window_ - used;
+  if (!batching && up.drain_rate_events_s != 0) {
+    // Prepare no more single-event messages than the bucket lets go now.
+    free = std::min(free, std::max<std::size_t>(1, static_cast<std::size_t>(event_tokens_)));
+  }
+  const std::uint64_t expiry_us = std::uint64_t{up.message_expiry_s} * 1'000'000U;
+  const std::uint64_t wall_now_us = expiry_us != 0 ? wall_ms() * 1000U : 0;
+  std::vector<std::uint64_t> expired;
   // A single-event message is a batch that nothing else fits into.
   const std::size_t max_bytes = batching ? up.batch_max_bytes : 0;
   const std::size_t scan_limit = std::min<std::size_t>(65536, free * (batching ? 1024 : 1) + 256);
@@ -529,6 +577,10 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
     last_key = e.key;
     if (in_flight_.contains(e.key) || deleting_.contains(e.key)) {
       return true;  // awaiting its PUBACK, or acknowledged and about to be deleted
+    }
+    if (expiry_us != 0 && e.record.received_us + expiry_us <= wall_now_us) {
+      expired.push_back(e.key);  // upstream.message_expiry_s: dropped, counted, never sent
+      return true;
     }
     const auto event = wire::verify_event(scratch_.assign(e.record.payload));
     if (!event.ok()) {
@@ -570,6 +622,9 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
     spdlog::error("buffer: {}", error->message);
     return 0;
   }
+  if (!expired.empty()) {
+    note_expired(expired, now_us);
+  }
   const bool reached_end = !stopped && visited < scan_limit;
   std::uint64_t wait_us = 0;
   bool hold_open = false;
@@ -596,12 +651,31 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
             [](const Outgoing& a, const Outgoing& b) { return a.keys.front() < b.keys.front(); });
   next_key_ = first_left.value_or(visited == 0 ? next_key_ : last_key + 1);
   for (Outgoing& out : ready) {
+    if (const std::uint64_t paced = drain_wait_us(now_us); paced != 0) {
+      // The bucket ran dry: this message and the ones after it go later, in order.
+      next_key_ = std::min(next_key_, out.keys.front());
+      return wait_us == 0 ? paced : std::min(wait_us, paced);
+    }
     if (!publish(out)) {
       on_lost(now_us, "publish failed");
       return reconnect_at_us_ - now_us;
     }
   }
   return wait_us;
+}
+
+void Forwarder::note_expired(const std::vector<std::uint64_t>& keys, std::uint64_t now_us) {
+  mark_for_delete(keys, now_us);
+  pending_expired_ += keys.size();
+  buffer_.count("expired", keys.size());
+  stats_.expired += keys.size();
+  if (now_us >= expiry_log_due_us_) {  // once a minute at most: a long outage expires a lot
+    spdlog::warn(
+        "upstream: {} event(s) buffered longer than upstream.message_expiry_s = {} dropped "
+        "(counted as expired; {} in all)",
+        keys.size(), options_.upstream.message_expiry_s, stats_.expired);
+    expiry_log_due_us_ = now_us + kFailureLogIntervalUs;
+  }
 }
 
 bool Forwarder::publish(Outgoing& out) {
@@ -616,19 +690,24 @@ bool Forwarder::publish(Outgoing& out) {
   mqtt::message_ptr_builder builder;
   builder.topic(topic).qos(1);
   std::string_view content_type = kEventContentType;
+  std::size_t payload_bytes = 0;
   switch (up.payload) {
     case PayloadMode::kFlatbuffer:
       builder.payload(out.events.front().data(), out.events.front().size());
+      payload_bytes = out.events.front().size();
       break;
     case PayloadMode::kJson: {
       const auto event = wire::verify_event(scratch_.assign(out.events.front()));
-      builder.payload(event.ok() ? event_to_json(*event.value()).dump() : std::string("{}"));
+      std::string json = event.ok() ? event_to_json(*event.value()).dump() : std::string("{}");
+      payload_bytes = json.size();
+      builder.payload(std::move(json));
       content_type = kJsonContentType;
       break;
     }
     case PayloadMode::kBatch: {
       const std::span<const std::uint8_t> bytes = encode_upstream_batch(*fbb_, out);
       builder.payload(bytes.data(), bytes.size());
+      payload_bytes = bytes.size();
       content_type = kBatchContentType;
       break;
     }
@@ -669,6 +748,8 @@ bool Forwarder::publish(Outgoing& out) {
     in_flight_.emplace(key, static_cast<std::uint32_t>(index));
   }
   ++stats_.published;
+  event_tokens_ -= static_cast<double>(out.keys.size());
+  byte_tokens_ -= static_cast<double>(payload_bytes);
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "edge/gateway/mosquitto_process.h"
@@ -32,10 +33,12 @@ std::unique_ptr<Buffer> open_buffer(const TempDir& dir) {
   return std::move(std::get<std::unique_ptr<Buffer>>(opened));
 }
 
-void add_events(Buffer& buffer, std::uint64_t device, std::uint32_t count) {
+// Events (device, boot 1, seq first_seq...) received at `received_us` (wall clock; 0: 1970).
+void add_events(Buffer& buffer, std::uint64_t device, std::uint32_t count,
+                std::uint64_t received_us = 0, std::uint32_t first_seq = 0) {
   flatbuffers::FlatBufferBuilder fbb;
   ASSERT_FALSE(buffer.begin().has_value());
-  for (std::uint32_t seq = 0; seq < count; ++seq) {
+  for (std::uint32_t seq = first_seq; seq < first_seq + count; ++seq) {
     wire::EventFields fields;
     fields.id = {device, 1, seq};
     fields.mono_us = seq;
@@ -43,10 +46,39 @@ void add_events(Buffer& buffer, std::uint64_t device, std::uint32_t count) {
     fields.reading = wire::ReadingValue::temperature(21.5F);
     const auto bytes = wire::encode_event(fbb, fields);
     ASSERT_TRUE(bytes.ok());
-    ASSERT_EQ(buffer.add_event(fields.id, bytes.value(), 0), Disposition::kStored);
+    ASSERT_EQ(buffer.add_event(fields.id, bytes.value(), received_us), Disposition::kStored);
   }
   ASSERT_FALSE(buffer.commit().has_value());
 }
+
+std::uint64_t wall_us_now() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// A forwarder on a Mosquitto started for the test, with `configure` applied to its options.
+struct Rig {
+  TempDir dir;
+  std::unique_ptr<Buffer> buffer = open_buffer(dir);
+  std::uint16_t port = free_loopback_port();
+  MosquittoProcess broker{dir.path(), port};
+  std::unique_ptr<Forwarder> forwarder;
+
+  explicit Rig(const std::function<void(UpstreamConfig&)>& configure) {
+    EXPECT_EQ(broker.start(), "");
+    ForwarderOptions options;
+    options.upstream.uri = "tcp://127.0.0.1:" + std::to_string(port);
+    options.upstream.status_interval_s = 0;
+    configure(options.upstream);
+    auto created = Forwarder::create(*buffer, options);
+    if (auto* f = std::get_if<std::unique_ptr<Forwarder>>(&created)) {
+      forwarder = std::move(*f);
+    } else {
+      ADD_FAILURE() << std::get<std::string>(created);
+    }
+  }
+};
 
 std::uint64_t buffered(const Buffer& buffer) {
   auto stats = buffer.stats();
@@ -220,6 +252,92 @@ TEST(ForwarderSimulatedTime, DeletesWaitForAnOpenIngestBatchAndPublishingPausesA
   EXPECT_EQ(buffered(*buffer), 0U);
   EXPECT_EQ(forwarder->stats().acked_events, total);
   EXPECT_EQ(forwarder->stats().published, total) << "nothing was published twice";
+}
+
+// Runs the forwarder for `sim_us` of simulated time in 10 ms steps (acks arrive in real time).
+void run_for(Forwarder& forwarder, std::uint64_t& now, std::uint64_t sim_us) {
+  for (const std::uint64_t end = now + sim_us; now < end; now += 10'000) {
+    forwarder.poll(now);
+    wait_for_report(forwarder, 3);
+  }
+}
+
+// upstream.drain_rate_events_s at its bound: the bucket's burst at once, then the rate.
+TEST(ForwarderSimulatedTime, PacedDrainKeepsToTheEventRateAfterTheBurst) {
+  Rig rig([](UpstreamConfig& up) {
+    up.drain_rate_events_s = 200;
+    up.drain_burst_ms = 500;  // a burst of 100 events
+  });
+  ASSERT_TRUE(rig.forwarder);
+  add_events(*rig.buffer, 0xC1, 2000);
+  std::uint64_t now = 1000 * kSecond;
+  while (!rig.forwarder->stats().connected) {  // connect (simulated time stands still)
+    rig.forwarder->poll(now);
+    wait_for_report(*rig.forwarder, 100);
+  }
+  // Two simulated seconds: the burst (100) and 2 s of the rate (400), however fast the
+  // broker acks; then two more seconds at the rate alone.
+  run_for(*rig.forwarder, now, 2 * kSecond);
+  const std::uint64_t first = rig.forwarder->stats().published;
+  EXPECT_GE(first, 100U + 400U - 10U);
+  EXPECT_LE(first, 100U + 400U + 2U);
+  run_for(*rig.forwarder, now, 2 * kSecond);
+  const std::uint64_t second = rig.forwarder->stats().published - first;
+  EXPECT_GE(second, 400U - 10U);
+  EXPECT_LE(second, 400U + 2U);
+  std::printf("paced at 200 ev/s, burst 100: %llu in the first 2 s, %llu in the next 2 s\n",
+              static_cast<unsigned long long>(first), static_cast<unsigned long long>(second));
+}
+
+// upstream.drain_rate_bytes_s: payload bytes per second, one-event messages.
+TEST(ForwarderSimulatedTime, PacedDrainKeepsToTheByteRate) {
+  flatbuffers::FlatBufferBuilder fbb;
+  wire::EventFields fields;
+  fields.id = {0xC2, 1, 7};  // no default-valued field: the size of every stored event
+  fields.mono_us = 7;
+  fields.sensor = "tmp105";
+  fields.reading = wire::ReadingValue::temperature(21.5F);
+  const std::size_t event_bytes = wire::encode_event(fbb, fields).value().size();
+  Rig rig([&](UpstreamConfig& up) {
+    up.drain_rate_bytes_s = static_cast<std::uint32_t>(event_bytes * 100);  // 100 events/s
+    up.drain_burst_ms = 100;                                                // 10 events
+  });
+  ASSERT_TRUE(rig.forwarder);
+  add_events(*rig.buffer, 0xC2, 1000, 0, 1);
+  std::uint64_t now = 1000 * kSecond;
+  while (!rig.forwarder->stats().connected) {
+    rig.forwarder->poll(now);
+    wait_for_report(*rig.forwarder, 100);
+  }
+  run_for(*rig.forwarder, now, 3 * kSecond);
+  const std::uint64_t published = rig.forwarder->stats().published;
+  EXPECT_GE(published, 10U + 300U - 5U);
+  EXPECT_LE(published, 10U + 300U + 2U);
+}
+
+// upstream.message_expiry_s: what waited longer is dropped, counted and deleted, never sent;
+// the rest is forwarded.
+TEST(ForwarderSimulatedTime, EventsOlderThanTheExpiryAreCountedAndDeletedNotSent) {
+  Rig rig([](UpstreamConfig& up) { up.message_expiry_s = 3600; });
+  ASSERT_TRUE(rig.forwarder);
+  const std::uint64_t now_wall = wall_us_now();
+  add_events(*rig.buffer, 0xC3, 40, now_wall - 3601 * kSecond);      // expired
+  add_events(*rig.buffer, 0xC3, 30, now_wall - 3500 * kSecond, 40);  // not yet
+  add_events(*rig.buffer, 0xC4, 25, now_wall - 7200 * kSecond);      // expired
+  std::uint64_t now = 1000 * kSecond;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (buffered(*rig.buffer) != 0 && std::chrono::steady_clock::now() < deadline) {
+    now += rig.forwarder->poll(now) + 1;
+    wait_for_report(*rig.forwarder, 50);
+  }
+  EXPECT_EQ(buffered(*rig.buffer), 0U);
+  const ForwarderStats s = rig.forwarder->stats();
+  EXPECT_EQ(s.expired, 65U);
+  EXPECT_EQ(s.published, 30U);
+  EXPECT_EQ(s.acked_events, 30U);
+  const auto stats = rig.buffer->stats();
+  ASSERT_TRUE(std::holds_alternative<BufferStats>(stats));
+  EXPECT_EQ(std::get<BufferStats>(stats).counters.at("expired"), 65U);
 }
 
 // What the broker acknowledged is deleted when the forwarder stops, not sent again next time.

@@ -68,6 +68,7 @@ std::string status_json(const StatusFigures& f) {
   dropped["oldest_evicted"] = counter("dropped_oldest");
   dropped["device_ring"] = counter("ring_dropped");
   dropped["rejected_upstream"] = rejected;
+  dropped["expired"] = counter("expired");
   j["forwarded"] = counter("forwarded");
   j["dropped"] = dropped;
   j["duplicates"] = counter("duplicates");

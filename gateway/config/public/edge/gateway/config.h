@@ -68,7 +68,14 @@ struct UpstreamConfig {
   std::uint32_t batch_max_bytes = 5000;   // 512..131072: one batch message at most (payload)
   std::uint32_t batch_linger_ms = 50;     // 0..60000: wait this long for a batch to fill
   std::uint32_t status_interval_s = 60;   // 0 (off) or 1..86400: periodic status message
-  std::string username;                   // empty: none
+  // Paced drain: token buckets over everything forwarded, so a reconnect after a long outage
+  // cannot flood the broker or a metered link. 0: off.
+  std::uint32_t drain_rate_events_s = 0;  // 0 (off) or 1..10,000,000 events per second
+  std::uint32_t drain_rate_bytes_s = 0;   // 0 (off) or 1..4,294,967,295 payload bytes per second
+  std::uint32_t drain_burst_ms = 1000;    // 1..60000: each bucket holds this long's worth of rate
+  // Events buffered longer than this are dropped at forward time and counted as "expired".
+  std::uint32_t message_expiry_s = 0;  // 0 (off) or 1..31,536,000 (a year)
+  std::string username;                // empty: none
   std::string password_file;  // first line is the password; refused when group/other-readable
   // [upstream.tls]: used with ssl:// or mqtts://
   std::string tls_ca_file;    // PEM; empty: the system's trust store

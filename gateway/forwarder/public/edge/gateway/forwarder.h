@@ -18,11 +18,22 @@
 // between it is sent once more after the restart (a duplicate, at most kMaxPendingDeletes
 // plus the window: at-least-once, never a loss). While an ingest batch is open (the loop's
 // ingest.commit_linger_us) or a delete fails, the group waits and is tried again after
-// kDeleteRetryUs (kDeleteFailedRetryUs after an LMDB error); once kMaxPendingDeletes events wait, publishing pauses until they are gone.
+// kDeleteRetryUs (kDeleteFailedRetryUs after an LMDB error); once kMaxPendingDeletes events wait,
+// publishing pauses until they are gone.
 //
 // Bounds: at most max_in_flight messages await their PUBACK, and never more than the Receive
 // Maximum the broker announced in CONNACK (Mosquitto: 20 by default). Reconnects back off
 // exponentially with full jitter over the upper half, from backoff_min_ms up to backoff_max_ms.
+//
+// Paced drain (upstream.drain_rate_events_s, drain_rate_bytes_s, drain_burst_ms; off by
+// default): two token buckets over everything published, each holding drain_burst_ms worth of
+// its rate and starting full. A message goes while both hold something and may take them below
+// zero (a batch bigger than the burst still goes); publishing waits until the debt is repaid.
+// Live traffic under the rate is not delayed; a backlog after an outage drains at the rate.
+//
+// Expiry (upstream.message_expiry_s, off by default): an event buffered longer than that (by
+// the gateway's wall clock at ingest) is not published; it is deleted with the next group,
+// counted as "expired" (persisted, in the status message's "dropped") and logged once a minute.
 //
 // Delivery is at-least-once: on a lost connection every unacknowledged message is published
 // again after the reconnect, so duplicates are bounded by the in-flight window per outage;
@@ -113,6 +124,7 @@ struct ForwarderStats {
   std::uint64_t acked = 0;             // PUBACKs received
   std::uint64_t acked_events = 0;      // events deleted after a PUBACK
   std::uint64_t rejected = 0;          // messages refused for good by the broker
+  std::uint64_t expired = 0;           // events dropped by upstream.message_expiry_s
   std::uint64_t connects = 0;          // successful connects
   std::uint64_t connect_failures = 0;  // refused or failed connect attempts
   std::uint32_t receive_max = 0;       // the broker's Receive Maximum at the last connect
@@ -164,6 +176,13 @@ class Forwarder {
   /// Deletes what was acknowledged when the group is due (or `force`); returns how long until
   /// it is due (0: nothing pending).
   std::uint64_t flush_deletes(std::uint64_t now_us, bool force);
+  /// Acknowledged (or expired) events: never published again, deleted with the next group.
+  void mark_for_delete(const std::vector<std::uint64_t>& keys, std::uint64_t now_us);
+  /// Counts, logs (once a minute) and deletes events older than upstream.message_expiry_s.
+  void note_expired(const std::vector<std::uint64_t>& keys, std::uint64_t now_us);
+  /// Refills the drain buckets (upstream.drain_rate_*); 0 when a message may go now, else how
+  /// long until one may.
+  std::uint64_t drain_wait_us(std::uint64_t now_us);
   std::uint64_t next_backoff_us();
 
   Buffer& buffer_;
@@ -202,6 +221,12 @@ class Forwarder {
   std::unordered_set<std::uint64_t> deleting_;
   std::uint64_t pending_since_us_ = 0;
   std::uint64_t delete_log_due_us_ = 0;
+  std::uint64_t expiry_log_due_us_ = 0;
+  std::size_t pending_expired_ = 0;  // of pending_delete_, how many expired
+  // Paced drain: tokens may go below zero by one message (see drain_wait_us).
+  double event_tokens_ = 0;
+  double byte_tokens_ = 0;
+  std::uint64_t tokens_at_us_ = 0;  // last refill; 0: the buckets start full
   std::uint32_t window_ = 0;
   std::uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
   AlignedCopy scratch_;
