@@ -64,7 +64,7 @@ constexpr std::array<std::string_view, 9> kIngestKeys{"max_devices",
 constexpr std::array<std::string_view, 2> kSerialKeys{"path", "baud"};
 constexpr std::array<std::string_view, 1> kTcpKeys{"listen"};
 constexpr std::array<std::string_view, 1> kUnixKeys{"path"};
-constexpr std::array<std::string_view, 22> kUpstreamKeys{"uri",
+constexpr std::array<std::string_view, 23> kUpstreamKeys{"uri",
                                                          "client_id",
                                                          "protocol",
                                                          "topic_prefix",
@@ -83,6 +83,7 @@ constexpr std::array<std::string_view, 22> kUpstreamKeys{"uri",
                                                          "drain_rate_bytes_s",
                                                          "drain_burst_ms",
                                                          "message_expiry_s",
+                                                         "live_first",
                                                          "username",
                                                          "password_file",
                                                          "tls"};
@@ -370,6 +371,7 @@ void read_upstream(const Table& table, UpstreamConfig& upstream) {
     table.read_uint32(key.name, key.range, upstream.*key.member);
   }
   table.read_bool("clean_start", upstream.clean_start);
+  table.read_bool("live_first", upstream.live_first);
   table.read_string("username", upstream.username, any_string);
   // The daemon checks the file's permissions when it starts; the parser only the path.
   table.read_string("password_file", upstream.password_file, check_not_empty);

@@ -618,6 +618,9 @@ TEST(ConfigRules, ParseProtocolAndPayloadMode) {
 TEST(ConfigUpstream, BooleansNeedABoolean) {
   EXPECT_FALSE(parse_ok(with_upstream("clean_start = false\n")).upstream.clean_start);
   EXPECT_TRUE(parse_ok(with_upstream("clean_start = true\n")).upstream.clean_start);
+  EXPECT_FALSE(parse_ok(with_upstream("")).upstream.live_first);
+  EXPECT_TRUE(parse_ok(with_upstream("live_first = true\n")).upstream.live_first);
+  EXPECT_EQ(upstream_error("live_first = 1\n").key, "upstream.live_first");
   const ConfigError clean = upstream_error("clean_start = \"yes\"\n");
   EXPECT_EQ(clean.to_string(),
             "config error: gw.toml:2:15: key 'upstream.clean_start': expected a boolean, found a "
@@ -639,7 +642,7 @@ TEST(ConfigUpstream, UnknownKeysAreRefused) {
             "payload, max_in_flight, keep_alive_s, clean_start, session_expiry_s, "
             "backoff_min_ms, backoff_max_ms, batch_max_bytes, batch_linger_ms, "
             "status_interval_s, drain_rate_events_s, drain_rate_bytes_s, drain_burst_ms, "
-            "message_expiry_s, username, password_file, tls)");
+            "message_expiry_s, live_first, username, password_file, tls)");
   const ConfigError tls = parse_error("[upstream.tls]\nca = \"/etc/ca.pem\"\n");
   EXPECT_EQ(tls.to_string(),
             "config error: gw.toml:2:6: key 'upstream.tls.ca': unknown key (expected one of: "

@@ -235,6 +235,7 @@ void Forwarder::on_lost(std::uint64_t now_us, const std::string& why) {
   }
   in_flight_.clear();
   next_key_ = 0;
+  live_from_key_ = 0;
   linger_since_us_ = 0;
   reconnect_at_us_ = now_us + next_backoff_us();
 }
@@ -301,6 +302,10 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
       window_ = std::min(up.max_in_flight, v5_ ? r.receive_max : up.max_in_flight);
       backoff_us_ = 0;
       next_key_ = 0;
+      if (up.live_first) {
+        live_from_key_ = buffer_.next_key();  // what is buffered now is the backlog
+        live_key_ = live_from_key_;
+      }
       last_connect_error_.clear();
       probed_ = false;
       ++stats_.connects;
@@ -383,7 +388,7 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
       } else if (r.code < 0x80) {
         // Not a refusal: Paho fails what was in flight when the connection drops; the
         // connection_lost report follows and everything unacknowledged is sent again.
-        next_key_ = std::min(next_key_, slot.keys.front());
+        rewind_to(slot.keys.front());
       } else if (permanent_refusal(r.code)) {
         ++stats_.rejected;
         to_delete.insert(to_delete.end(), slot.keys.begin(), slot.keys.end());
@@ -393,7 +398,7 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
             "counted as rejected.{}",
             slot.keys.size(), r.code, mqtt::exception::reason_code_str(r.code), r.code);
       } else {
-        next_key_ = std::min(next_key_, slot.keys.front());  // publish it again
+        rewind_to(slot.keys.front());  // publish it again
         paused_until_us_ = now_us + next_backoff_us();
         spdlog::warn(
             "upstream refused a publish for now (MQTT reason 0x{:02x} {}); resending "
@@ -554,6 +559,45 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
     // Prepare no more single-event messages than the bucket lets go now.
     free = std::min(free, std::max<std::size_t>(1, static_cast<std::size_t>(event_tokens_)));
   }
+  if (live_from_key_ == 0) {
+    return publish_pass(now_us, next_key_, UINT64_MAX, free, true).wait_us;
+  }
+  // live_first while a backlog drains: what arrived since the connect goes first, the backlog
+  // fills the slots left, from the oldest.
+  const Pass live = publish_pass(now_us, live_key_, UINT64_MAX, free, true);
+  if (live.lost) {
+    return live.wait_us;
+  }
+  Pass backlog;
+  if (live.published < free) {
+    backlog = publish_pass(now_us, next_key_, live_from_key_, free - live.published, false);
+    if (backlog.lost) {
+      return backlog.wait_us;
+    }
+    if (backlog.drained) {
+      spdlog::info("upstream: backlog drained (live_first); strict buffer order again");
+      live_from_key_ = 0;
+      next_key_ = live_key_;
+    }
+  }
+  if (live.wait_us == 0 || backlog.wait_us == 0) {
+    return std::max(live.wait_us, backlog.wait_us);
+  }
+  return std::min(live.wait_us, backlog.wait_us);
+}
+
+void Forwarder::rewind_to(std::uint64_t key) {
+  if (live_from_key_ != 0 && key >= live_from_key_) {
+    live_key_ = std::min(live_key_, key);
+  } else {
+    next_key_ = std::min(next_key_, key);
+  }
+}
+
+Forwarder::Pass Forwarder::publish_pass(std::uint64_t now_us, std::uint64_t& cursor,
+                                        std::uint64_t end_key, std::size_t free, bool newest) {
+  const UpstreamConfig& up = options_.upstream;
+  const bool batching = up.payload == PayloadMode::kBatch;
   const std::uint64_t expiry_us = std::uint64_t{up.message_expiry_s} * 1'000'000U;
   const std::uint64_t wall_now_us = expiry_us != 0 ? wall_ms() * 1000U : 0;
   std::vector<std::uint64_t> expired;
@@ -565,14 +609,19 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
   std::map<std::uint64_t, Outgoing> open;   // device -> the message still filling
   std::set<std::uint64_t> blocked;          // devices with no free slot left this round
   std::optional<std::uint64_t> first_left;  // the first event left for a later round
-  std::uint64_t last_key = next_key_;
+  std::uint64_t last_key = cursor;
   std::size_t visited = 0;
   bool stopped = false;
+  bool reached_end_key = false;
   const auto leave = [&first_left](std::uint64_t key) {
     first_left = std::min(first_left.value_or(key), key);
   };
 
-  const auto error = buffer_.for_each_event(next_key_, scan_limit, [&](const StoredEvent& e) {
+  const auto error = buffer_.for_each_event(cursor, scan_limit, [&](const StoredEvent& e) {
+    if (e.key >= end_key) {
+      reached_end_key = true;
+      return false;
+    }
     ++visited;
     last_key = e.key;
     if (in_flight_.contains(e.key) || deleting_.contains(e.key)) {
@@ -618,27 +667,29 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
     add_to_batch(it->second, e, event.value()->schema_version(), sensor_name, max_bytes);
     return true;
   });
+  Pass pass;
   if (error) {
     spdlog::error("buffer: {}", error->message);
-    return 0;
+    return pass;
   }
   if (!expired.empty()) {
     note_expired(expired, now_us);
   }
-  const bool reached_end = !stopped && visited < scan_limit;
-  std::uint64_t wait_us = 0;
+  const bool reached_end = !stopped && (reached_end_key || visited < scan_limit);
   bool hold_open = false;
-  if (batching && reached_end && !open.empty() && up.batch_linger_ms != 0) {
+  if (newest && batching && reached_end && !open.empty() && up.batch_linger_ms != 0) {
     // The newest events: give their batch up to batch_linger_ms to fill.
     if (linger_since_us_ == 0) {
       linger_since_us_ = now_us;
     }
     const std::uint64_t due = linger_since_us_ + std::uint64_t{up.batch_linger_ms} * 1000U;
     hold_open = now_us < due;
-    wait_us = hold_open ? due - now_us : 0;
+    pass.wait_us = hold_open ? due - now_us : 0;
   }
   if (!hold_open) {
-    linger_since_us_ = 0;
+    if (newest) {
+      linger_since_us_ = 0;
+    }
     for (auto& [device, out] : open) {
       ready.push_back(std::move(out));
     }
@@ -649,19 +700,25 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
   }
   std::sort(ready.begin(), ready.end(),
             [](const Outgoing& a, const Outgoing& b) { return a.keys.front() < b.keys.front(); });
-  next_key_ = first_left.value_or(visited == 0 ? next_key_ : last_key + 1);
+  cursor = first_left.value_or(visited == 0 ? cursor : last_key + 1);
+  pass.drained = reached_end && !first_left && ready.empty();
   for (Outgoing& out : ready) {
     if (const std::uint64_t paced = drain_wait_us(now_us); paced != 0) {
       // The bucket ran dry: this message and the ones after it go later, in order.
-      next_key_ = std::min(next_key_, out.keys.front());
-      return wait_us == 0 ? paced : std::min(wait_us, paced);
+      cursor = std::min(cursor, out.keys.front());
+      pass.drained = false;
+      pass.wait_us = pass.wait_us == 0 ? paced : std::min(pass.wait_us, paced);
+      return pass;
     }
     if (!publish(out)) {
       on_lost(now_us, "publish failed");
-      return reconnect_at_us_ - now_us;
+      pass.lost = true;
+      pass.wait_us = reconnect_at_us_ - now_us;
+      return pass;
     }
+    ++pass.published;
   }
-  return wait_us;
+  return pass;
 }
 
 void Forwarder::note_expired(const std::vector<std::uint64_t>& keys, std::uint64_t now_us) {

@@ -117,6 +117,8 @@ class Buffer {
   /// mid-batch): its events must come back from commit() as not stored, so no new batch may
   /// start under them and have them acked with its own success.
   [[nodiscard]] bool in_batch() const { return txn_ != nullptr || batch_error_.has_value(); }
+  /// The key the next stored event gets: every buffered event's key is below it (write side).
+  [[nodiscard]] std::uint64_t next_key() const { return next_key_; }
   /// Stages one event of `device` (its id.device must equal `device`). See Disposition.
   Disposition add_event(const EventId& id, std::span<const std::uint8_t> payload,
                         std::uint64_t now_us);

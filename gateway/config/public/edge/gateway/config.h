@@ -75,7 +75,10 @@ struct UpstreamConfig {
   std::uint32_t drain_burst_ms = 1000;    // 1..60000: each bucket holds this long's worth of rate
   // Events buffered longer than this are dropped at forward time and counted as "expired".
   std::uint32_t message_expiry_s = 0;  // 0 (off) or 1..31,536,000 (a year)
-  std::string username;                // empty: none
+  // While a backlog drains, publish what arrives meanwhile first (per-device order is then not
+  // kept across the two; consumers order by event ID). false: strict buffer order (FIFO).
+  bool live_first = false;
+  std::string username;       // empty: none
   std::string password_file;  // first line is the password; refused when group/other-readable
   // [upstream.tls]: used with ssl:// or mqtts://
   std::string tls_ca_file;    // PEM; empty: the system's trust store

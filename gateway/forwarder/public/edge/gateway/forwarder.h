@@ -8,7 +8,8 @@
 // Messages: in payload mode "flatbuffer" and "json" one message carries one event; in "batch"
 // mode one message carries consecutive events of one device (a LinkMessage{EventBatch}, at
 // most upstream.batch_max_bytes), published when full or once it has waited batch_linger_ms.
-// Every event keeps its own ID. Per device, events are published in buffer order (strict FIFO).
+// Every event keeps its own ID. Per device, events are published in buffer order (strict FIFO)
+// unless live_first is on (below).
 //
 // Deletes are grouped: what the broker acknowledged is deleted in one synced LMDB transaction
 // once kDeleteGroupEvents keys are waiting or the oldest has waited kDeleteGroupUs, and at once
@@ -30,6 +31,11 @@
 // its rate and starting full. A message goes while both hold something and may take them below
 // zero (a batch bigger than the burst still goes); publishing waits until the debt is repaid.
 // Live traffic under the rate is not delayed; a backlog after an outage drains at the rate.
+//
+// live_first (upstream.live_first, off by default): at each connect the buffer's next key
+// splits it into the backlog and what arrives from then on; live events are published first and
+// the backlog fills the slots left, oldest first, until it is drained (then strict order again).
+// Per device, order holds within each part but not across them: consumers order by event ID.
 //
 // Expiry (upstream.message_expiry_s, off by default): an event buffered longer than that (by
 // the gateway's wall clock at ingest) is not published; it is deleted with the next group,
@@ -183,6 +189,18 @@ class Forwarder {
   /// Refills the drain buckets (upstream.drain_rate_*); 0 when a message may go now, else how
   /// long until one may.
   std::uint64_t drain_wait_us(std::uint64_t now_us);
+  struct Pass {
+    std::uint64_t wait_us = 0;  // as publish_more's
+    std::size_t published = 0;  // messages
+    bool drained = false;       // nothing left before end_key
+    bool lost = false;          // a publish failed: the connection is being dropped
+  };
+  /// Scans [cursor, end_key), publishes at most `free` messages and moves `cursor` to the first
+  /// event left; `newest`: its last partial batch may linger (batch_linger_ms).
+  Pass publish_pass(std::uint64_t now_us, std::uint64_t& cursor, std::uint64_t end_key,
+                    std::size_t free, bool newest);
+  /// Publishes `key` (and what follows it) again: moves the cursor of its part of the buffer.
+  void rewind_to(std::uint64_t key);
   std::uint64_t next_backoff_us();
 
   Buffer& buffer_;
@@ -211,9 +229,13 @@ class Forwarder {
   std::uint64_t status_due_us_ = 0;
   std::string last_connect_error_;
   std::uint64_t failure_log_due_us_ = 0;
-  std::future<void> probe_;                           // the TLS probe, while it runs
-  bool probed_ = false;                               // since the last successful connect
-  std::uint64_t next_key_ = 0;                        // publish from here
+  std::future<void> probe_;     // the TLS probe, while it runs
+  bool probed_ = false;         // since the last successful connect
+  std::uint64_t next_key_ = 0;  // publish from here
+  // live_first: while non-zero, keys below it are the backlog of the connect (published from
+  // next_key_), keys from it on are live (published first, from live_key_).
+  std::uint64_t live_from_key_ = 0;
+  std::uint64_t live_key_ = 0;
   std::vector<Slot> slots_;                           // one per possible in-flight message
   std::map<std::uint64_t, std::uint32_t> in_flight_;  // buffer key -> slot
   // Acknowledged (PUBACK or a permanent refusal), not yet deleted: never published again.
