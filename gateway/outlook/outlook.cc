@@ -112,9 +112,11 @@ BufferOutlook outlook_of(const BufferStats& stats, std::uint64_t now_us) {
     o.drain_per_s =
         rate_per_s(samples, &RateSample::forwarded, counter(stats, "forwarded"), now_us);
   }
-  if (stats.events >= kMinEventsForSize) {
-    o.bytes_per_event = static_cast<double>(stats.events_bytes) / static_cast<double>(stats.events);
-  } else if (stats.rate_log && stats.rate_log->bytes_per_event != 0) {
+  // Measured now with enough events; else the daemon's last good measurement; else the rough
+  // figure of the few events there (page overhead included: an overestimate, so a short
+  // headroom rather than a long one).
+  const bool last_measured = stats.rate_log && stats.rate_log->bytes_per_event != 0;
+  if (last_measured && stats.events < kMinEventsForSize) {
     o.bytes_per_event = static_cast<double>(stats.rate_log->bytes_per_event);
   } else if (stats.events > 0 && stats.events_bytes > 0) {
     o.bytes_per_event = static_cast<double>(stats.events_bytes) / static_cast<double>(stats.events);
