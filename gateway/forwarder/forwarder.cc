@@ -820,6 +820,7 @@ void Forwarder::publish_status(std::string_view state) {
     figures.buffer_max_bytes = s->max_bytes;
     figures.devices = s->devices;
     figures.counters = s->counters;
+    figures.outlook = outlook_of(*s, wall_ms() * 1000U);
   }
   try {
     // Fire and forget at QoS 1: the status is a snapshot; the next one supersedes it.

@@ -494,6 +494,21 @@ TEST(StatusJson, ReportsEveryFigureAndSumsDropsAndRefusals) {
   EXPECT_EQ(j["duplicates"], 6);
   EXPECT_EQ(j["gaps"], 1);
   EXPECT_EQ(j["refused_frames"], 3);
+  EXPECT_EQ(j["dropped"]["expired"], 0);
+  EXPECT_FALSE(j.contains("offline_headroom")) << "no outlook given, none shown";
+
+  figures.counters["expired"] = 8;
+  BufferOutlook outlook;
+  outlook.ingest_per_s = 200.0;
+  outlook.oldest_age_s = 12.5;
+  outlook.headroom = {.kind = HeadroomKind::kEstimate, .seconds = 1664.0};
+  figures.outlook = outlook;
+  const auto k = nlohmann::json::parse(status_json(figures));
+  EXPECT_EQ(k["dropped"]["expired"], 8);
+  EXPECT_EQ(k["ingest_rate"], 200.0);
+  EXPECT_EQ(k["oldest_age_s"], 12.5);
+  EXPECT_EQ(k["offline_headroom_s"], 1664.0);
+  EXPECT_TRUE(k["drain_rate"].is_null()) << "unknown rates are null, not 0";
 }
 
 }  // namespace

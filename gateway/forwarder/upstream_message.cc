@@ -75,6 +75,9 @@ std::string status_json(const StatusFigures& f) {
   j["refused_frames"] = refused;
   j["gaps"] = counter("gaps");
   j["counters"] = f.counters;
+  if (f.outlook) {
+    add_outlook(j, *f.outlook);  // high_water_bytes, full, oldest_age_s, ingest_rate, ...
+  }
   return j.dump();
 }
 

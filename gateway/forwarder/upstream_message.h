@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <flatbuffers/flatbuffers.h>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "edge/gateway/buffer.h"
 #include "edge/gateway/config.h"
+#include "edge/gateway/outlook.h"
 
 namespace edge::gateway {
 
@@ -58,6 +60,7 @@ struct StatusFigures {
   std::uint64_t devices = 0;
   std::map<std::string, std::uint64_t> counters{};  // the buffer's persisted counters
   std::uint64_t wall_ms = 0;
+  std::optional<BufferOutlook> outlook{};  // age, rates, offline headroom (edge/gateway/outlook.h)
 };
 std::string status_json(const StatusFigures& figures);
 
