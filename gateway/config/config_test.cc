@@ -425,7 +425,7 @@ TEST(ConfigParse, TableHeadersThatTripTomlppsAssertionAreSyntaxErrors) {
 // string): undefined behaviour in every build. Such text is refused before toml++ sees it.
 TEST(ConfigParse, NonAsciiOutsideStringsIsRefusedBeforeTomlppSeesIt) {
   for (const char* text : {"[[ingest.tcp]]\nlist\xef\xbb\xba = 1\n", "a = 1 \xc3\xa9\n", "\xcc\xaa",
-                           "s = \"\"\"\\\n\xc2\xa7\"\"\"\n"}) {
+                           "s = \"\"\"\\\n\xc2\xa7\"\"\"\n", " \"\"\"\"\\\xc2\xa7\"\x02\""}) {
     const ConfigError error = parse_error(text);
     EXPECT_EQ(error.key, "");
     EXPECT_NE(error.message.find("non-ASCII"), std::string::npos) << error.to_string();

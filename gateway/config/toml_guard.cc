@@ -20,6 +20,9 @@ std::size_t run_of(std::string_view text, std::size_t at, char quote) {
   return n;
 }
 
+// toml++ asks whether the character after a backslash in a """ string is whitespace.
+constexpr const char* kNonAsciiEscape = "a backslash before a non-ASCII character (no TOML escape)";
+
 }  // namespace
 
 std::optional<Refusal> check(std::string_view text) {
@@ -73,6 +76,9 @@ std::optional<Refusal> check(std::string_view text) {
       case State::kComment: break;
       case State::kBasic:
         if (c == '\\') {
+          if (i + 1 < text.size() && is_non_ascii(text[i + 1])) {
+            return refusal(i + 1, kNonAsciiEscape);
+          }
           ++i;  // an escape: the next byte is never the closing quote
         } else if (c == '"') {
           state = State::kNormal;
@@ -107,6 +113,8 @@ std::optional<Refusal> check(std::string_view text) {
                              "\"\"\" string (put a space or an escape such as \\u00e9 first)");
             }
             i = j - 1;
+          } else if (j < text.size() && is_non_ascii(text[j])) {
+            return refusal(j, kNonAsciiEscape);
           } else {
             ++i;  // an escape
           }

@@ -2,12 +2,13 @@
 // version Debian 12 ships) has undefined behaviour instead of reporting a syntax error. Private
 // to gateway/config.
 //
-// toml++ classifies a non-ASCII character met outside a string or comment (and the first
-// character after a line-ending backslash in a """ string) with a lookup that reaches
+// toml++ classifies a non-ASCII character met outside a string or comment (and right after a
+// backslash, or after a line-ending backslash, in a """ string) with a lookup that reaches
 // __builtin_unreachable() for most code points from U+00A1 on (marzer/tomlplusplus#190, #295;
 // fixed upstream by #305; found here by tests/fuzz/gateway_config_fuzz). TOML allows no
-// non-ASCII character outside strings and comments, so refusing them there loses no valid
-// config; the line-continuation case is refused with a message saying how to write it instead.
+// non-ASCII character outside strings and comments, nor an escape that starts with one, so
+// refusing them loses no valid config; the line-continuation case is refused with a message
+// saying how to write it instead.
 #pragma once
 
 #include <cstdint>
