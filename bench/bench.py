@@ -24,7 +24,8 @@ BINARIES = {"edge-gatewayd": "gateway/edge-gatewayd", "edgectl": "gateway/edgect
             "edge-devsim": "tests/devsim/edge-devsim",
             "edge-bench-lmdb-raw": "bench/edge-bench-lmdb-raw",
             "edge-bench-peer-publisher": "bench/edge-bench-peer-publisher",
-            "edge-bench-encode-frame": "bench/edge-bench-encode-frame"}
+            "edge-bench-encode-frame": "bench/edge-bench-encode-frame",
+            "edge-bench-sizing": "bench/edge-bench-sizing"}
 
 
 class Run:

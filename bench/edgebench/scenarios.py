@@ -144,6 +144,7 @@ def _ingest_peer(run, rep, n, total, label, our_rate, our_summaries):
     PUBACK comes before any disk write (persistence saves every autosave_interval), ours after
     the commit's fsync."""
     edge = PeerEdgeBroker(run.workdir, free_port(), name=f"peer-edge-ingest-{n}-{rep}").start()
+    total = min(total, 100_000)  # a rate: the peer's ~15k/s would take 20 s for 300k
     try:
         summaries = PeerPublishers(run.workdir, edge.port, n, total // n,
                                    name=f"peerpub-ingest-{n}-{rep}").wait(300)
@@ -204,7 +205,7 @@ def _drain_peer(run, rep, n_events):
         n = per * devices
         up.start()
         sub = Subscriber(run.workdir, up.port, n, name=f"sub-drain-peer-{rep}")
-        summary = sub.finish(900, idle_s=10)
+        summary = sub.finish(900, idle_s=60)
     finally:
         if sub:
             sub.kill()
@@ -215,6 +216,8 @@ def _drain_peer(run, rep, n_events):
 
 def forward(run):
     n_events = run.size(quick=50_000, full=1_000_000)
+    # A rate, not a drain: 200k events measure it as well as 1M and keep the full run short.
+    ceiling_events = min(n_events, 200_000)
     run.note(f"forward: backlog of {n_events:,} events from 10 devices, window 20 on both sides")
     for rep in range(run.reps):
         rate, summary, cpu = _drain_ours(run, rep, "flatbuffer", n_events)
@@ -242,8 +245,9 @@ def forward(run):
             sub = None
             try:
                 if with_sub:
-                    sub = Subscriber(run.workdir, up.port, n_events, name=f"sub-ceiling-{rep}")
-                s = PeerPublishers(run.workdir, up.port, 1, n_events,
+                    sub = Subscriber(run.workdir, up.port, ceiling_events,
+                                     name=f"sub-ceiling-{rep}")
+                s = PeerPublishers(run.workdir, up.port, 1, ceiling_events,
                                    name=f"ceiling-{rep}-{int(with_sub)}",
                                    first_device=0x3000).wait(600)[0]
                 if sub:
@@ -348,7 +352,7 @@ def outage(run):
                 restored = time.monotonic()
                 link.restore()
                 senders.wait(600)
-                summary = sub.finish(600, idle_s=None if side == "ours" else 10)
+                summary = sub.finish(600, idle_s=None if side == "ours" else 60)
             finally:
                 sub.kill()
                 link.close()
@@ -482,9 +486,9 @@ def wear(run):
     grouped delete), from /proc/PID/io write_bytes, at several ingest.commit_linger_us values:
     10 devices at 200 events/s each with the broker up, so the buffer stays near empty, as on a
     site with a working uplink. SD cards and eMMC wear by bytes written."""
-    seconds = 3 if run.quick else 10
+    seconds = 3 if run.quick else 8
     lingers = (0, 2_000, 10_000) if run.quick else (0, 1_000, 2_000, 5_000, 10_000, 20_000)
-    for rep in range(run.reps):
+    for rep in range(1):  # bytes written hardly vary between runs; one keeps the run short
         for linger in lingers:
             up = upstream_broker(run.workdir, f"up-wear-{linger}-{rep}").start()
             gw = Gateway(run.workdir, f"wear-{linger}-{rep}", upstream_port=up.port,
@@ -511,6 +515,28 @@ def wear(run):
     run.note("wear: 2,000 events/s from 10 devices with the broker up; the written bytes "
              "include LMDB's page copies (copy-on-write: a commit writes every page it touched "
              "plus the meta page) and the grouped deletes.")
+
+
+# 9. Sizing (issue 10) -------------------------------------------------------------------------
+
+def sizing(run):
+    """Disk bytes one buffered event takes, per reading type: the daemon's Buffer code storing
+    events of 10 devices, 500 per commit (edge-bench-sizing)."""
+    events = 20_000 if run.quick else 200_000
+    d = tempfile.mkdtemp(prefix="sizing-", dir=run.workdir)
+    out = subprocess.run([BIN["edge-bench-sizing"], "--dir", d, "--events", str(events)],
+                         capture_output=True, text=True, timeout=600)
+    shutil.rmtree(d)
+    if out.returncode != 0:
+        raise RuntimeError(f"edge-bench-sizing exited {out.returncode}: {out.stderr[-1500:]}")
+    for line in out.stdout.splitlines():
+        r = json.loads(line)
+        label = f"{r['reading']} ({r['sensor']})"
+        run.record("9 sizing", f"{label}: FlatBuffers event", "B", "ours", r["event_bytes"])
+        run.record("9 sizing", f"{label}: buffer bytes per event", "B", "ours",
+                   r["buffer_bytes_per_event"])
+        run.record("9 sizing", f"{label}: data.mdb bytes per event", "B", "ours",
+                   r["file_bytes_per_event"])
 
 
 # 7. Firmware ---------------------------------------------------------------------------------
@@ -565,4 +591,5 @@ def firmware(run):
 
 
 ALL = [("ingest", ingest), ("forward", forward), ("online", online), ("outage", outage),
-       ("crash", crash), ("resources", resources), ("firmware", firmware), ("wear", wear)]
+       ("crash", crash), ("resources", resources), ("firmware", firmware), ("wear", wear),
+       ("sizing", sizing)]
