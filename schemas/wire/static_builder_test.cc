@@ -15,19 +15,19 @@ namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
 
-void* operator new(std::size_t size) {
+// None of these is inlined: inlined into a new- or delete-expression, GCC 12 (-O2) sees malloc
+// or free where it expects operator new or delete and warns (-Wmismatched-new-delete, an error
+// here), though these operators are malloc and free.
+[[gnu::noinline]] void* operator new(std::size_t size) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size == 0 ? 1 : size)) {
     return p;
   }
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t size) {
+[[gnu::noinline]] void* operator new[](std::size_t size) {
   return operator new(size);
 }
-// Not inlined: inlined into a new-expression, GCC 12 (-O2, seen with -fsanitize=thread) warns
-// that free() meets a pointer from operator new (-Wmismatched-new-delete), though this operator
-// new is malloc.
 [[gnu::noinline]] void operator delete(void* p) noexcept {
   std::free(p);
 }

@@ -13,9 +13,11 @@
 // frames are ignored by the decoder, never reported.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "edge/base/result.h"
@@ -67,15 +69,23 @@ class FrameDecoder {
   /// with the payload (valid only during the call), or `on_error(FrameError)` for a refused one.
   template <typename OnFrame, typename OnError>
   void feed(std::span<const std::uint8_t> bytes, OnFrame&& on_frame, OnError&& on_error) {
-    for (const std::uint8_t byte : bytes) {
-      if (byte != kFrameDelimiter) {
-        if (length_ < storage_.size()) {
-          storage_[length_++] = byte;
-        } else {
-          overflowed_ = true;  // keep skipping until the delimiter
-        }
-        continue;
+    while (!bytes.empty()) {
+      // Up to the next delimiter at once (memchr and memcpy run many bytes per step).
+      const void* found = std::memchr(bytes.data(), kFrameDelimiter, bytes.size());
+      const std::size_t run =
+          found != nullptr
+              ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(found) - bytes.data())
+              : bytes.size();
+      const std::size_t take = std::min(run, storage_.size() - length_);
+      std::memcpy(storage_.data() + length_, bytes.data(), take);
+      length_ += take;
+      if (take < run) {
+        overflowed_ = true;  // keep skipping until the delimiter
       }
+      if (found == nullptr) {
+        return;
+      }
+      bytes = bytes.subspan(run + 1);
       const Result<std::span<const std::uint8_t>, FrameError> frame = finish();
       if (frame.ok()) {
         if (!frame.value().empty()) {
