@@ -160,21 +160,12 @@ TEST(ForwarderSimulatedTime, BrokerUpAnHourLaterDrainsTheBacklogWithBoundedRetri
 // their delete until kDeleteGroupEvents of them are waiting, are never published twice
 // meanwhile, and the rest go once the oldest has waited kDeleteGroupUs.
 TEST(ForwarderSimulatedTime, DeletesAcknowledgedEventsInGroupsAtTheBound) {
-  TempDir dir;
-  auto buffer = open_buffer(dir);
-  ASSERT_TRUE(buffer);
+  Rig rig([](UpstreamConfig&) {});
+  ASSERT_TRUE(rig.forwarder);
+  std::unique_ptr<Buffer>& buffer = rig.buffer;
+  std::unique_ptr<Forwarder>& forwarder = rig.forwarder;
   const std::uint32_t total = kDeleteGroupEvents + 300;
   add_events(*buffer, 0xB1, total);
-
-  const std::uint16_t port = free_loopback_port();
-  MosquittoProcess broker(dir.path(), port);
-  ASSERT_EQ(broker.start(), "");
-  ForwarderOptions options;
-  options.upstream.uri = "tcp://127.0.0.1:" + std::to_string(port);
-  options.upstream.status_interval_s = 0;
-  auto created = Forwarder::create(*buffer, options);
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Forwarder>>(created));
-  auto forwarder = std::move(std::get<std::unique_ptr<Forwarder>>(created));
 
   const std::uint64_t now = 1000 * kSecond;  // frozen: no group ever becomes due by age
   std::uint64_t acked_at_first_delete = 0;   // PUBACKs received when the first delete ran
@@ -206,21 +197,12 @@ TEST(ForwarderSimulatedTime, DeletesAcknowledgedEventsInGroupsAtTheBound) {
 // lost or resent meanwhile, publishing pauses once kMaxPendingDeletes events wait, and all of
 // them are deleted once the batch is committed.
 TEST(ForwarderSimulatedTime, DeletesWaitForAnOpenIngestBatchAndPublishingPausesAtTheBound) {
-  TempDir dir;
-  auto buffer = open_buffer(dir);
-  ASSERT_TRUE(buffer);
+  Rig rig([](UpstreamConfig&) {});
+  ASSERT_TRUE(rig.forwarder);
+  std::unique_ptr<Buffer>& buffer = rig.buffer;
+  std::unique_ptr<Forwarder>& forwarder = rig.forwarder;
   const std::uint32_t total = kMaxPendingDeletes + 500;
   add_events(*buffer, 0xB3, total);
-
-  const std::uint16_t port = free_loopback_port();
-  MosquittoProcess broker(dir.path(), port);
-  ASSERT_EQ(broker.start(), "");
-  ForwarderOptions options;
-  options.upstream.uri = "tcp://127.0.0.1:" + std::to_string(port);
-  options.upstream.status_interval_s = 0;
-  auto created = Forwarder::create(*buffer, options);
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Forwarder>>(created));
-  auto forwarder = std::move(std::get<std::unique_ptr<Forwarder>>(created));
 
   std::uint64_t now = 1000 * kSecond;
   forwarder->poll(now);
@@ -239,7 +221,7 @@ TEST(ForwarderSimulatedTime, DeletesWaitForAnOpenIngestBatchAndPublishingPausesA
   const ForwarderStats paused = forwarder->stats();
   EXPECT_EQ(paused.acked_events, 0U) << "deleted inside the ingest batch";
   EXPECT_GE(paused.published, kMaxPendingDeletes);
-  EXPECT_LT(paused.published, kMaxPendingDeletes + options.upstream.max_in_flight + 1)
+  EXPECT_LT(paused.published, kMaxPendingDeletes + UpstreamConfig{}.max_in_flight + 1)
       << "published on past kMaxPendingDeletes";
   EXPECT_EQ(paused.published, paused.acked) << "an event waiting for its delete was resent";
 
@@ -400,19 +382,11 @@ TEST(ForwarderSimulatedTime, StrictOrderPublishesTheBacklogFirst) {
 
 // What the broker acknowledged is deleted when the forwarder stops, not sent again next time.
 TEST(ForwarderSimulatedTime, StoppingDeletesWhatWasAcknowledged) {
-  TempDir dir;
-  auto buffer = open_buffer(dir);
-  ASSERT_TRUE(buffer);
+  Rig rig([](UpstreamConfig&) {});
+  ASSERT_TRUE(rig.forwarder);
+  std::unique_ptr<Buffer>& buffer = rig.buffer;
+  std::unique_ptr<Forwarder>& forwarder = rig.forwarder;
   add_events(*buffer, 0xB2, 50);
-  const std::uint16_t port = free_loopback_port();
-  MosquittoProcess broker(dir.path(), port);
-  ASSERT_EQ(broker.start(), "");
-  ForwarderOptions options;
-  options.upstream.uri = "tcp://127.0.0.1:" + std::to_string(port);
-  options.upstream.status_interval_s = 0;
-  auto created = Forwarder::create(*buffer, options);
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Forwarder>>(created));
-  auto forwarder = std::move(std::get<std::unique_ptr<Forwarder>>(created));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (forwarder->stats().acked < 50 && std::chrono::steady_clock::now() < deadline) {
     forwarder->poll(1000 * kSecond);
