@@ -1,6 +1,7 @@
 #include "edge/link/crc32c.h"
 
 #include <array>
+#include <atomic>
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -53,9 +54,9 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_hardware(std::span<const 
   return c32;
 }
 
-bool hardware_available() {
-  static const bool available = __builtin_cpu_supports("sse4.2") != 0;
-  return available;
+bool detect_hardware() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sse4.2") != 0;
 }
 #elif defined(EDGE_CRC32C_ARM64)
 // ARMv8's optional CRC32 extension (Cortex-A53/A72 and later have it): CRC32C* instructions.
@@ -74,9 +75,23 @@ __attribute__((target("+crc"))) std::uint32_t crc32c_hardware(std::span<const st
   return crc;
 }
 
+bool detect_hardware() {
+  return (::getauxval(AT_HWCAP) & HWCAP_CRC32) != 0;
+}
+#endif
+
+#if defined(EDGE_CRC32C_X86) || defined(EDGE_CRC32C_ARM64)
+// 0: not asked yet, 1: the instructions, 2: the table. Any thread may ask first; all get the same
+// answer, so a relaxed atomic is enough (and no function-local static guard on the fast path).
+std::atomic<int> g_hardware{0};
+
 bool hardware_available() {
-  static const bool available = (::getauxval(AT_HWCAP) & HWCAP_CRC32) != 0;
-  return available;
+  int known = g_hardware.load(std::memory_order_relaxed);
+  if (known == 0) {
+    known = detect_hardware() ? 1 : 2;
+    g_hardware.store(known, std::memory_order_relaxed);
+  }
+  return known == 1;
 }
 #endif
 
