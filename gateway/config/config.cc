@@ -35,10 +35,15 @@ struct TomlAssertion {
 #include <system_error>
 // In toml++'s few noexcept functions a failed TOML_ASSERT cannot be thrown: it terminates, as
 // toml++'s own assert would abort. GCC says so for each (-Wterminate, an error here).
+// (Clang has no such warning.)
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wterminate"
+#endif
 #include <toml++/toml.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #include <utility>
 #include <variant>
 #include <vector>
