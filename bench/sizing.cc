@@ -10,6 +10,7 @@
 // Exit 0, or 1 when the buffer refused something (the figures would be wrong).
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <flatbuffers/flatbuffers.h>
 #include <string>
 #include <string_view>
@@ -121,7 +122,9 @@ int measure(const Kind& kind, const std::string& root, std::uint32_t events,
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int sizing_main(int argc, char** argv) {
   std::string dir;
   std::uint32_t events = 100'000;
   std::uint32_t devices = 10;
@@ -144,4 +147,15 @@ int main(int argc, char** argv) {
     status |= measure(kind, dir, events, devices);
   }
   return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return sizing_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edge-bench-sizing: %s\n", e.what());
+    return 1;
+  }
 }
