@@ -21,6 +21,14 @@ def monotonic_us():
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
 
 
+def fleet_start_at(n, per_process_us):
+    """The CLOCK_MONOTONIC instant (us) a fleet of `n` processes starts producing at
+    (--start-at-mono-us): once every process is up, so the fleet's rate is the gateway's or the
+    broker's, not the processes' start-up skew. `per_process_us` is a generous start-up time of
+    one (edge-devsim takes about 3 ms here)."""
+    return monotonic_us() + 200_000 + n * per_process_us
+
+
 class Gateway(Daemon):
     """edge-gatewayd on its own state directory; restartable after kill9()."""
 
@@ -127,9 +135,7 @@ class DeviceFleet:
         self.procs = []
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
-        # All start producing together once every process is up (about 3 ms each to start here),
-        # so the fleet's rate is the gateway's, not the processes' start-up skew.
-        start_at = monotonic_us() + 200_000 + n * 10_000
+        start_at = fleet_start_at(n, 10_000)
         for i in range(n):
             out = open(os.path.join(self.dir, f"d{i}.out"), "wb")
             err = open(os.path.join(self.dir, f"d{i}.err"), "wb")
@@ -296,7 +302,7 @@ class PeerPublishers:
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.procs = []
-        start_at = monotonic_us() + 200_000 + n * 20_000  # together, as DeviceFleet
+        start_at = fleet_start_at(n, 20_000)  # a Paho client takes longer to start
         for i in range(n):
             out = open(os.path.join(self.dir, f"p{i}.out"), "wb")
             err = open(os.path.join(self.dir, f"p{i}.err"), "wb")

@@ -53,6 +53,14 @@ std::string paho_uri(const std::string& uri) {
   return uri;
 }
 
+// The sooner of two waits as poll() returns them, where 0 means "none: until a report wakes".
+std::uint64_t sooner(std::uint64_t a, std::uint64_t b) {
+  if (a == 0 || b == 0) {
+    return std::max(a, b);
+  }
+  return std::min(a, b);
+}
+
 // Repeated connect failures of one kind are logged at most this often.
 constexpr std::uint64_t kFailureLogIntervalUs = 60'000'000;
 
@@ -465,12 +473,9 @@ std::uint64_t Forwarder::poll(std::uint64_t now_us) {
   std::uint64_t wait_us = publish_more(now_us);
   if (state_ == State::kConnected && interval_s != 0) {
     const std::uint64_t status_in = status_due_us_ > now_us ? status_due_us_ - now_us : 1;
-    wait_us = wait_us == 0 ? status_in : std::min(wait_us, status_in);
+    wait_us = sooner(wait_us, status_in);
   }
-  if (delete_in != 0) {
-    wait_us = wait_us == 0 ? delete_in : std::min(wait_us, delete_in);
-  }
-  return wait_us;
+  return sooner(wait_us, delete_in);
 }
 
 void Forwarder::mark_for_delete(const std::vector<std::uint64_t>& keys, std::uint64_t now_us) {
@@ -580,10 +585,7 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
       next_key_ = live_key_;
     }
   }
-  if (live.wait_us == 0 || backlog.wait_us == 0) {
-    return std::max(live.wait_us, backlog.wait_us);
-  }
-  return std::min(live.wait_us, backlog.wait_us);
+  return sooner(live.wait_us, backlog.wait_us);
 }
 
 void Forwarder::rewind_to(std::uint64_t key) {
@@ -707,7 +709,7 @@ Forwarder::Pass Forwarder::publish_pass(std::uint64_t now_us, std::uint64_t& cur
       // The bucket ran dry: this message and the ones after it go later, in order.
       cursor = std::min(cursor, out.keys.front());
       pass.drained = false;
-      pass.wait_us = pass.wait_us == 0 ? paced : std::min(pass.wait_us, paced);
+      pass.wait_us = sooner(pass.wait_us, paced);
       return pass;
     }
     if (!publish(out)) {

@@ -236,6 +236,20 @@ TEST(ForwarderSimulatedTime, DeletesWaitForAnOpenIngestBatchAndPublishingPausesA
   EXPECT_EQ(forwarder->stats().published, total) << "nothing was published twice";
 }
 
+// Polls at simulated time `now` (standing still) until the forwarder is connected, at most 10 s
+// of real time.
+::testing::AssertionResult connect_at(Forwarder& forwarder, std::uint64_t now) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!forwarder.stats().connected) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return ::testing::AssertionFailure() << "not connected after 10 s";
+    }
+    forwarder.poll(now);
+    wait_for_report(forwarder, 100);
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // Runs the forwarder for `sim_us` of simulated time in 10 ms steps (acks arrive in real time).
 void run_for(Forwarder& forwarder, std::uint64_t& now, std::uint64_t sim_us) {
   for (const std::uint64_t end = now + sim_us; now < end; now += 10'000) {
@@ -253,10 +267,7 @@ TEST(ForwarderSimulatedTime, PacedDrainKeepsToTheEventRateAfterTheBurst) {
   ASSERT_TRUE(rig.forwarder);
   add_events(*rig.buffer, 0xC1, 2000);
   std::uint64_t now = 1000 * kSecond;
-  while (!rig.forwarder->stats().connected) {  // connect (simulated time stands still)
-    rig.forwarder->poll(now);
-    wait_for_report(*rig.forwarder, 100);
-  }
+  ASSERT_TRUE(connect_at(*rig.forwarder, now));
   // Two simulated seconds: the burst (100) and 2 s of the rate (400), however fast the
   // broker acks; then two more seconds at the rate alone.
   run_for(*rig.forwarder, now, 2 * kSecond);
@@ -287,10 +298,7 @@ TEST(ForwarderSimulatedTime, PacedDrainKeepsToTheByteRate) {
   ASSERT_TRUE(rig.forwarder);
   add_events(*rig.buffer, 0xC2, 1000, 0, 1);
   std::uint64_t now = 1000 * kSecond;
-  while (!rig.forwarder->stats().connected) {
-    rig.forwarder->poll(now);
-    wait_for_report(*rig.forwarder, 100);
-  }
+  ASSERT_TRUE(connect_at(*rig.forwarder, now));
   run_for(*rig.forwarder, now, 3 * kSecond);
   const std::uint64_t published = rig.forwarder->stats().published;
   EXPECT_GE(published, 10U + 300U - 5U);
@@ -342,10 +350,7 @@ void check_live_first(bool live_first) {
   ASSERT_TRUE(rig.forwarder);
   add_events(*rig.buffer, 0xD1, 3000);  // the backlog
   std::uint64_t now = 1000 * kSecond;
-  while (!rig.forwarder->stats().connected) {
-    rig.forwarder->poll(now);
-    wait_for_report(*rig.forwarder, 100);
-  }
+  ASSERT_TRUE(connect_at(*rig.forwarder, now));
   run_for(*rig.forwarder, now, 100'000);
   add_events(*rig.buffer, 0xD2, 20, wall_us_now());  // live events
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

@@ -7,12 +7,14 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <nmmintrin.h>
 #define EDGE_CRC32C_X86 1
+#define EDGE_CRC32C_HARDWARE 1
 #elif defined(__aarch64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
 #include <arm_acle.h>
 
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
 #define EDGE_CRC32C_ARM64 1
+#define EDGE_CRC32C_HARDWARE 1
 #endif
 
 namespace edge::link {
@@ -80,7 +82,7 @@ bool detect_hardware() {
 }
 #endif
 
-#if defined(EDGE_CRC32C_X86) || defined(EDGE_CRC32C_ARM64)
+#if defined(EDGE_CRC32C_HARDWARE)
 // 0: not asked yet, 1: the instructions, 2: the table. Any thread may ask first; all get the same
 // answer, so a relaxed atomic is enough (and no function-local static guard on the fast path).
 std::atomic<int> g_hardware{0};
@@ -106,7 +108,7 @@ std::uint32_t crc32c_table(std::span<const std::uint8_t> data, std::uint32_t crc
 }
 
 bool crc32c_hardware_used() {
-#if defined(EDGE_CRC32C_X86) || defined(EDGE_CRC32C_ARM64)
+#if defined(EDGE_CRC32C_HARDWARE)
   return hardware_available();
 #else
   return false;
@@ -114,7 +116,7 @@ bool crc32c_hardware_used() {
 }
 
 std::uint32_t crc32c(std::span<const std::uint8_t> data, std::uint32_t crc) {
-#if defined(EDGE_CRC32C_X86) || defined(EDGE_CRC32C_ARM64)
+#if defined(EDGE_CRC32C_HARDWARE)
   if (hardware_available()) {
     return ~crc32c_hardware(data, ~crc);
   }
