@@ -60,6 +60,7 @@ void print_summary(const DeviceSim& sim) {
   j["ring_dropped"] = s.ring_dropped;
   j["reconnects"] = s.reconnects;
   j["foreign_acks"] = s.foreign_acks;
+  j["bad_frames"] = s.bad_frames;
   j["pending"] = sim.pending();
   // Ack latency (production -> Ok ack) and the run's span on CLOCK_MONOTONIC, for bench/.
   const auto mono_us = [](const std::optional<TimePoint>& t) -> std::int64_t {
