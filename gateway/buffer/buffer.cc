@@ -164,7 +164,12 @@ std::optional<BufferError> Buffer::open_env() {
   if (rc != 0) {
     return lmdb_error(rc, "mdb_env_create");
   }
-  const unsigned flags = MDB_NOTLS | (options_.read_only ? MDB_RDONLY : 0U);
+  unsigned flags = MDB_NOTLS | (options_.read_only ? MDB_RDONLY : 0U);
+  if (!options_.read_only) {  // buffer.sync: weaker than LMDB's default only when configured
+    flags |= options_.sync == BufferSync::kNoMetaSync ? MDB_NOMETASYNC
+             : options_.sync == BufferSync::kNoSync   ? MDB_NOSYNC
+                                                      : 0U;
+  }
   rc = mdb_env_open(env_, dir.c_str(), flags, 0600);
   if (rc != 0) {
     return lmdb_error(rc, "mdb_env_open(" + dir + ")");
@@ -194,6 +199,14 @@ std::optional<BufferError> Buffer::open_env() {
     return lmdb_error(rc, "mdb_txn_commit(open " + dir + ")");
   }
   return std::nullopt;
+}
+
+std::variant<unsigned, BufferError> Buffer::env_flags() const {
+  unsigned flags = 0;
+  if (const int rc = mdb_env_get_flags(env_, &flags); rc != 0) {
+    return lmdb_error(rc, "mdb_env_get_flags(" + options_.dir + ")");
+  }
+  return flags;
 }
 
 std::optional<BufferError> Buffer::load_state() {

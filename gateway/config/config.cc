@@ -60,19 +60,22 @@ using Keys = std::span<const std::string_view>;
 constexpr std::array<std::string_view, 5> kRootKeys{"gateway", "buffer", "ingest", "upstream",
                                                     "metrics"};
 constexpr std::array<std::string_view, 3> kGatewayKeys{"id", "state_dir", "log_level"};
-constexpr std::array<std::string_view, 4> kBufferKeys{"max_bytes", "high_water_percent",
-                                                      "full_policy", "busy_retry_ms"};
-constexpr std::array<std::string_view, 9> kIngestKeys{"max_devices",
-                                                      "max_connections",
-                                                      "dedupe_window",
-                                                      "max_batch_events",
-                                                      "commit_linger_us",
-                                                      "max_read_bytes",
-                                                      "serial",
-                                                      "tcp",
-                                                      "unix"};
+constexpr std::array<std::string_view, 5> kBufferKeys{"max_bytes", "high_water_percent",
+                                                      "full_policy", "busy_retry_ms", "sync"};
+constexpr std::array<std::string_view, 12> kIngestKeys{"max_devices",
+                                                       "max_connections",
+                                                       "dedupe_window",
+                                                       "max_batch_events",
+                                                       "commit_linger_us",
+                                                       "max_read_bytes",
+                                                       "link_rate_events_s",
+                                                       "link_burst_ms",
+                                                       "auth_timeout_ms",
+                                                       "serial",
+                                                       "tcp",
+                                                       "unix"};
 constexpr std::array<std::string_view, 2> kSerialKeys{"path", "baud"};
-constexpr std::array<std::string_view, 1> kTcpKeys{"listen"};
+constexpr std::array<std::string_view, 2> kTcpKeys{"listen", "token_file"};
 constexpr std::array<std::string_view, 1> kUnixKeys{"path"};
 constexpr std::array<std::string_view, 23> kUpstreamKeys{"uri",
                                                          "client_id",
@@ -324,6 +327,7 @@ void read_buffer(const Table& table, GatewayConfig& config) {
                                          "must be drop_oldest or refuse_new; got " + quote(text));
   });
   config.buffer_full_policy = *parse_full_policy(policy);
+  table.read_enum("sync", kBufferSyncs, config.buffer_sync);
   read_uint32_keys(table, "buffer", config);
 }
 
@@ -345,6 +349,9 @@ void read_ingest(const Table& table, GatewayConfig& config) {
     std::string why;
     std::optional<TcpSource> tcp = parse_listen(source.required_string("listen"), &why);
     source.fail_if("listen", tcp ? std::nullopt : std::optional(why));
+    // The daemon reads the file and checks its permissions and token when it starts.
+    source.read_string("token_file", tcp->token_file, check_not_empty);
+    source.fail_if("listen", check_tcp(*tcp));
     config.tcp.push_back(std::move(*tcp));
   }
   for (const Table& source : table.tables("unix")) {

@@ -118,12 +118,57 @@ std::optional<std::string> check_unix_path(std::string_view path) {
   return std::nullopt;
 }
 
+std::optional<IpKind> ip_kind(const std::string& host) {
+  std::array<unsigned char, sizeof(in6_addr)> ip{};
+  if (::inet_pton(AF_INET, host.c_str(), ip.data()) == 1) {
+    // 127.0.0.0/8; 0.0.0.0 (INADDR_ANY).
+    if (ip[0] == 127) {
+      return IpKind::kLoopback;
+    }
+    return std::all_of(ip.begin(), ip.begin() + 4, [](unsigned char b) { return b == 0; })
+               ? IpKind::kWildcard
+               : IpKind::kOther;
+  }
+  if (::inet_pton(AF_INET6, host.c_str(), ip.data()) != 1) {
+    return std::nullopt;
+  }
+  const auto zero = [](unsigned char b) { return b == 0; };
+  if (std::all_of(ip.begin(), ip.end() - 1, zero)) {  // :: (in6addr_any) or ::1 (loopback)
+    return ip.back() == 1 ? IpKind::kLoopback : ip.back() == 0 ? IpKind::kWildcard : IpKind::kOther;
+  }
+  // An IPv4-mapped address (::ffff:a.b.c.d) is the IPv4 address a.b.c.d on a dual-stack socket.
+  if (std::all_of(ip.begin(), ip.begin() + 10, zero) && ip[10] == 0xff && ip[11] == 0xff) {
+    if (ip[12] == 127) {
+      return IpKind::kLoopback;
+    }
+    return std::all_of(ip.begin() + 12, ip.end(), zero) ? IpKind::kWildcard : IpKind::kOther;
+  }
+  return IpKind::kOther;
+}
+
 std::optional<std::string> check_tcp(const TcpSource& tcp) {
   if (tcp.host.empty()) {
     return "host must not be empty";
   }
   if (tcp.port == 0) {
     return "port must be 1..65535, got 0";
+  }
+  const std::string address = quote(listen_string(tcp));
+  const std::optional<IpKind> kind = ip_kind(tcp.host);
+  if (!kind) {
+    return "expected an IP address and port (\"127.0.0.1:7700\", \"[::1]:7700\"), not a host "
+           "name; got " +
+           address;
+  }
+  if (*kind == IpKind::kWildcard) {
+    return address +
+           " listens on every interface; bind the address of the interface the devices are on "
+           "(with a token_file), or a loopback address";
+  }
+  if (*kind == IpKind::kOther && tcp.token_file.empty()) {
+    return address +
+           " is not a loopback address; a listener reachable from other hosts needs a "
+           "token_file (the shared token every connection must send first)";
   }
   return std::nullopt;
 }
@@ -138,18 +183,12 @@ std::optional<std::string> check_metrics_listen(std::string_view listen, bool al
     return why;
   }
   // The HTTP server (civetweb) binds IP addresses only, not host names.
-  std::array<unsigned char, sizeof(in6_addr)> ip{};
-  const bool v4 = ::inet_pton(AF_INET, address->host.c_str(), ip.data()) == 1;
-  const bool v6 = !v4 && ::inet_pton(AF_INET6, address->host.c_str(), ip.data()) == 1;
-  if (!v4 && !v6) {
+  const std::optional<IpKind> kind = ip_kind(address->host);
+  if (!kind) {
     return "expected an IP address and port (\"127.0.0.1:9464\", \"[::1]:9464\"), got " +
            quote(listen);
   }
-  // 127.0.0.0/8, or ::1 (fifteen zero bytes, then 1).
-  const bool loopback =
-      v4 ? ip[0] == 127
-         : std::all_of(ip.begin(), ip.end() - 1, [](unsigned char b) { return b == 0; }) &&
-               ip.back() == 1;
+  const bool loopback = *kind == IpKind::kLoopback;
   if (!loopback && !allow_remote) {
     return quote(address->host) +
            " is not a loopback address; the metrics endpoint has no authentication and no TLS, "
@@ -353,7 +392,10 @@ std::optional<TcpSource> parse_listen(std::string_view text, std::string* why) {
     *why = "port must be 1..65535, got " + quote(text);
     return std::nullopt;
   }
-  return TcpSource{std::string(host), static_cast<std::uint16_t>(number)};
+  TcpSource tcp;
+  tcp.host = host;
+  tcp.port = static_cast<std::uint16_t>(number);
+  return tcp;
 }
 
 std::string listen_string(const TcpSource& tcp) {
@@ -408,6 +450,15 @@ std::string_view to_string(FullPolicy policy) {
   switch (policy) {
     case FullPolicy::kDropOldest: return "drop_oldest";
     case FullPolicy::kRefuseNew: return "refuse_new";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(BufferSync sync) {
+  for (const auto& [name, value] : config_rules::kBufferSyncs) {
+    if (value == sync) {
+      return name;
+    }
   }
   return "unknown";
 }

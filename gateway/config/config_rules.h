@@ -31,7 +31,7 @@ struct Uint32Key {
   std::uint32_t GatewayConfig::*member;
 };
 
-inline constexpr std::array<Uint32Key, 8> kUint32Keys{{
+inline constexpr std::array<Uint32Key, 11> kUint32Keys{{
     {"buffer", "high_water_percent", {1, 99}, &GatewayConfig::buffer_high_water_percent},
     {"buffer", "busy_retry_ms", {1, 600'000}, &GatewayConfig::buffer_busy_retry_ms},
     {"ingest", "max_devices", {1, 1'000'000}, &GatewayConfig::ingest_max_devices},
@@ -41,6 +41,12 @@ inline constexpr std::array<Uint32Key, 8> kUint32Keys{{
     {"ingest", "commit_linger_us", {0, 1'000'000}, &GatewayConfig::ingest_commit_linger_us},
     {"ingest", "max_read_bytes", {256, 16'777'216}, &GatewayConfig::ingest_max_read_bytes},
     {"ingest", "max_connections", {1, 65'536}, &GatewayConfig::ingest_max_connections},
+    {"ingest",
+     "link_rate_events_s",
+     {.min = 1, .max = 10'000'000, .or_zero = true},
+     &GatewayConfig::ingest_link_rate_events_s},
+    {"ingest", "link_burst_ms", {1, 60'000}, &GatewayConfig::ingest_link_burst_ms},
+    {"ingest", "auth_timeout_ms", {100, 60'000}, &GatewayConfig::ingest_auth_timeout_ms},
 }};
 
 // A key of [upstream] held as a std::uint32_t in UpstreamConfig, and its bounds.
@@ -71,6 +77,13 @@ inline constexpr std::array<UpstreamUint32Key, 12> kUpstreamUint32Keys{{
     {"message_expiry_s",
      {.min = 1, .max = 31'536'000, .or_zero = true},
      &UpstreamConfig::message_expiry_s},
+}};
+
+// buffer.sync: the names in the config file.
+inline constexpr std::array<std::pair<std::string_view, BufferSync>, 3> kBufferSyncs{{
+    {"full", BufferSync::kFull},
+    {"no_meta_sync", BufferSync::kNoMetaSync},
+    {"no_sync", BufferSync::kNoSync},
 }};
 
 // upstream.protocol and upstream.payload: the names in the config file.
@@ -109,6 +122,18 @@ std::optional<std::string> check_not_empty(std::string_view text);
 std::optional<std::string> check_log_level(std::string_view level);
 std::optional<std::string> check_baud(std::int64_t baud);
 std::optional<std::string> check_unix_path(std::string_view path);
+// What an IP address text is to a listener: IPv4 or IPv6, an IPv4-mapped IPv6 address counting
+// as its IPv4 address. nullopt: not an IP address (a host name, garbage).
+enum class IpKind {
+  kLoopback,  // 127.0.0.0/8, ::1
+  kWildcard,  // 0.0.0.0, :: (every interface)
+  kOther,     // one specific non-loopback address
+};
+std::optional<IpKind> ip_kind(const std::string& host);
+
+// ingest.tcp[i].listen: a port, and an IP address (not a host name) that is loopback
+// (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104), or another specific address only with a token_file;
+// never a wildcard (0.0.0.0, ::), with or without a token.
 std::optional<std::string> check_tcp(const TcpSource& tcp);
 std::optional<std::string> check_upstream_uri(std::string_view uri);
 std::optional<std::string> check_client_id(std::string_view id);

@@ -40,7 +40,7 @@ ConfigError parse_error(const std::string& text) {
 // A config that validates: one TCP source, everything else default.
 GatewayConfig one_source() {
   GatewayConfig config;
-  config.tcp.push_back({"127.0.0.1", 7700});
+  config.tcp.push_back(parse_ok("[[ingest.tcp]]\nlisten = \"127.0.0.1:7700\"\n").tcp.at(0));
   return config;
 }
 
@@ -59,6 +59,10 @@ TEST(ConfigParse, EmptyFileKeepsEveryDefault) {
   EXPECT_EQ(config.ingest_commit_linger_us, 0U);
   EXPECT_EQ(config.ingest_max_read_bytes, 65536U);
   EXPECT_EQ(config.ingest_max_connections, 256U);
+  EXPECT_EQ(config.ingest_link_rate_events_s, 20000U);
+  EXPECT_EQ(config.ingest_link_burst_ms, 1000U);
+  EXPECT_EQ(config.ingest_auth_timeout_ms, 5000U);
+  EXPECT_EQ(config.buffer_sync, BufferSync::kFull);
   EXPECT_TRUE(config.serial.empty());
   EXPECT_TRUE(config.tcp.empty());
   EXPECT_TRUE(config.unix_sockets.empty());
@@ -84,6 +88,7 @@ max_bytes = "1GiB"
 high_water_percent = 90
 full_policy = "refuse_new"
 busy_retry_ms = 250
+sync = "no_meta_sync"
 
 [ingest]
 max_devices = 10
@@ -92,6 +97,9 @@ max_batch_events = 64
 commit_linger_us = 500
 max_read_bytes = 1024
 max_connections = 8
+link_rate_events_s = 500
+link_burst_ms = 250
+auth_timeout_ms = 2000
 
 [[ingest.serial]]
 path = "/dev/ttyUSB0"
@@ -101,7 +109,8 @@ path = "/dev/ttyAMA0"
 baud = 9600
 
 [[ingest.tcp]]
-listen = "0.0.0.0:7700"
+listen = "192.0.2.10:7700"
+token_file = "/etc/edge-gateway/ingest.token"
 
 [[ingest.tcp]]
 listen = "[::1]:7701"
@@ -122,16 +131,22 @@ path = "/run/edge/ingest.sock"
   EXPECT_EQ(config.ingest_commit_linger_us, 500U);
   EXPECT_EQ(config.ingest_max_read_bytes, 1024U);
   EXPECT_EQ(config.ingest_max_connections, 8U);
+  EXPECT_EQ(config.ingest_link_rate_events_s, 500U);
+  EXPECT_EQ(config.ingest_link_burst_ms, 250U);
+  EXPECT_EQ(config.ingest_auth_timeout_ms, 2000U);
+  EXPECT_EQ(config.buffer_sync, BufferSync::kNoMetaSync);
   ASSERT_EQ(config.serial.size(), 2U);
   EXPECT_EQ(config.serial[0].path, "/dev/ttyUSB0");
   EXPECT_EQ(config.serial[0].baud, 115200U);
   EXPECT_EQ(config.serial[1].path, "/dev/ttyAMA0");
   EXPECT_EQ(config.serial[1].baud, 9600U);
   ASSERT_EQ(config.tcp.size(), 2U);
-  EXPECT_EQ(config.tcp[0].host, "0.0.0.0");
+  EXPECT_EQ(config.tcp[0].host, "192.0.2.10");
   EXPECT_EQ(config.tcp[0].port, 7700U);
+  EXPECT_EQ(config.tcp[0].token_file, "/etc/edge-gateway/ingest.token");
   EXPECT_EQ(config.tcp[1].host, "::1");
   EXPECT_EQ(config.tcp[1].port, 7701U);
+  EXPECT_EQ(config.tcp[1].token_file, "");
   ASSERT_EQ(config.unix_sockets.size(), 1U);
   EXPECT_EQ(config.unix_sockets[0].path, "/run/edge/ingest.sock");
   EXPECT_EQ(validate_config(config, kFile), std::nullopt);
@@ -205,7 +220,7 @@ TEST(ConfigParse, UnknownKeyIsAnErrorNotADefault) {
   const ConfigError error = parse_error("[buffer]\nhigh_water_percent = 70\nmax_byts = 5\n");
   EXPECT_EQ(error.to_string(),
             "config error: gw.toml:3:12: key 'buffer.max_byts': unknown key (expected one of: "
-            "max_bytes, high_water_percent, full_policy, busy_retry_ms)");
+            "max_bytes, high_water_percent, full_policy, busy_retry_ms, sync)");
 }
 
 TEST(ConfigParse, UnknownTableIsAnError) {
@@ -220,9 +235,9 @@ TEST(ConfigParse, UnknownTableIsAnError) {
 
 TEST(ConfigParse, UnknownKeyInSecondSourceNamesItsIndex) {
   const ConfigError error =
-      parse_error("[[ingest.tcp]]\nlisten = \"h:1\"\n[[ingest.tcp]]\nlisen = \"h:2\"\n");
+      parse_error("[[ingest.tcp]]\nlisten = \"127.0.0.1:1\"\n[[ingest.tcp]]\nlisen = \"h:2\"\n");
   EXPECT_EQ(error.key, "ingest.tcp[1].lisen");
-  EXPECT_EQ(error.message, "unknown key (expected one of: listen)");
+  EXPECT_EQ(error.message, "unknown key (expected one of: listen, token_file)");
   EXPECT_EQ(error.line, 4U);
 }
 
@@ -295,6 +310,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bound{"ingest.max_devices", 1, 1000000}, Bound{"ingest.dedupe_window", 64, 1048576},
         Bound{"ingest.max_batch_events", 1, 1000000}, Bound{"ingest.commit_linger_us", 0, 1000000},
         Bound{"ingest.max_read_bytes", 256, 16777216}, Bound{"ingest.max_connections", 1, 65536},
+        Bound{"ingest.link_rate_events_s", 1, 10000000, "", true},
+        Bound{"ingest.link_burst_ms", 1, 60000}, Bound{"ingest.auth_timeout_ms", 100, 60000},
         Bound{"upstream.max_in_flight", 1, 65535},
         Bound{"upstream.keep_alive_s", 5, 65535, "", true},
         Bound{"upstream.session_expiry_s", 0, 4294967295},
@@ -367,10 +384,114 @@ TEST(ConfigParse, TcpListenMustBeHostColonPort) {
             "an IPv6 host needs brackets, as in \"[::1]:7700\"; got \"::1:7700\"");
   EXPECT_EQ(listen_error("[::1]7700").message, "expected \"[v6-host]:port\", got \"[::1]7700\"");
 
-  const GatewayConfig config = parse_ok("[[ingest.tcp]]\nlisten = \"gw.local:65535\"\n");
+  const GatewayConfig config = parse_ok("[[ingest.tcp]]\nlisten = \"127.0.0.2:65535\"\n");
   ASSERT_EQ(config.tcp.size(), 1U);
-  EXPECT_EQ(config.tcp[0].host, "gw.local");
+  EXPECT_EQ(config.tcp[0].host, "127.0.0.2");
   EXPECT_EQ(config.tcp[0].port, 65535U);
+}
+
+// Issue 9: ingest listeners bind loopback, or one interface's address behind a shared token.
+TEST(ConfigListenRule, LoopbackAddressesNeedNoToken) {
+  for (const char* listen :
+       {"127.0.0.1:7700", "127.8.9.10:7700", "[::1]:7700", "[::ffff:127.0.0.1]:7700"}) {
+    const GatewayConfig config =
+        parse_ok(std::string("[[ingest.tcp]]\nlisten = \"") + listen + "\"\n");
+    ASSERT_EQ(config.tcp.size(), 1U) << listen;
+    EXPECT_EQ(config.tcp[0].token_file, "");
+    EXPECT_EQ(validate_config(config, kFile), std::nullopt) << listen;
+  }
+}
+
+TEST(ConfigListenRule, WildcardsAreRefusedEvenWithAToken) {
+  for (const char* listen :
+       {"0.0.0.0:7700", "[::]:7700", "[0:0:0:0:0:0:0:0]:7700", "[::ffff:0.0.0.0]:7700"}) {
+    for (const char* token : {"", "token_file = \"/etc/edge-gateway/ingest.token\"\n"}) {
+      const ConfigError error =
+          parse_error(std::string("[[ingest.tcp]]\nlisten = \"") + listen + "\"\n" + token);
+      EXPECT_EQ(error.key, "ingest.tcp[0].listen") << listen;
+      EXPECT_EQ(error.line, 2U) << listen;
+      EXPECT_NE(error.message.find("bind the address of the interface the devices are on"),
+                std::string::npos)
+          << error.message;
+    }
+  }
+  // The error names the index of the listener it is about, like every other key.
+  const ConfigError second = parse_error(
+      "[[ingest.tcp]]\nlisten = \"127.0.0.1:7700\"\n[[ingest.tcp]]\nlisten = \"0.0.0.0:7701\"\n");
+  EXPECT_EQ(second.to_string(),
+            "config error: gw.toml:4:10: key 'ingest.tcp[1].listen': \"0.0.0.0:7701\" listens on "
+            "every interface; bind the address of the interface the devices are on (with a "
+            "token_file), or a loopback address");
+}
+
+TEST(ConfigListenRule, AnInterfaceAddressNeedsATokenFile) {
+  const ConfigError error = parse_error("[[ingest.tcp]]\nlisten = \"192.0.2.10:7700\"\n");
+  EXPECT_EQ(error.to_string(),
+            "config error: gw.toml:2:10: key 'ingest.tcp[0].listen': \"192.0.2.10:7700\" is not "
+            "a loopback address; a listener reachable from other hosts needs a token_file (the "
+            "shared token every connection must send first)");
+  EXPECT_EQ(parse_error("[[ingest.tcp]]\nlisten = \"[2001:db8::7]:7700\"\n").key,
+            "ingest.tcp[0].listen");
+  // token_file may come before listen in the table: the rule is between the two keys.
+  const GatewayConfig config =
+      parse_ok("[[ingest.tcp]]\ntoken_file = \"/etc/t\"\nlisten = \"[2001:db8::7]:7700\"\n");
+  EXPECT_EQ(config.tcp.at(0).host, "2001:db8::7");
+  EXPECT_EQ(config.tcp.at(0).token_file, "/etc/t");
+  EXPECT_EQ(validate_config(config, kFile), std::nullopt);
+  // A token on a loopback listener is allowed too (a local agent that must authenticate).
+  EXPECT_EQ(parse_ok("[[ingest.tcp]]\nlisten = \"127.0.0.1:1\"\ntoken_file = \"/etc/t\"\n")
+                .tcp.at(0)
+                .token_file,
+            "/etc/t");
+}
+
+TEST(ConfigListenRule, HostNamesAreRefused) {
+  for (const char* listen : {"localhost:7700", "gw.local:7700", "h:1"}) {
+    const ConfigError error =
+        parse_error(std::string("[[ingest.tcp]]\nlisten = \"") + listen + "\"\n");
+    EXPECT_EQ(error.key, "ingest.tcp[0].listen") << listen;
+    EXPECT_NE(error.message.find("not a host name"), std::string::npos) << error.message;
+  }
+}
+
+TEST(ConfigListenRule, TokenFileMustNotBeEmptyOrAnotherType) {
+  const ConfigError empty =
+      parse_error("[[ingest.tcp]]\nlisten = \"127.0.0.1:1\"\ntoken_file = \"\"\n");
+  EXPECT_EQ(empty.key, "ingest.tcp[0].token_file");
+  EXPECT_EQ(empty.message, "must not be empty");
+  EXPECT_EQ(parse_error("[[ingest.tcp]]\nlisten = \"127.0.0.1:1\"\ntoken_file = 5\n").message,
+            "expected a string, found an integer");
+}
+
+// validate_config applies the same rule to listeners set after parsing (the daemon's --tcp goes
+// through parse_config too: edge-gatewayd --tcp 0.0.0.0:7700 is refused the same way).
+TEST(ConfigListenRule, ValidateRechecksIt) {
+  GatewayConfig config = one_source();
+  config.tcp[0].host = "0.0.0.0";
+  std::optional<ConfigError> error = validate_config(config, kFile);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->key, "ingest.tcp[0].listen");
+  config.tcp[0].host = "10.1.2.3";
+  error = validate_config(config, kFile);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->message.find("needs a token_file"), std::string::npos);
+  config.tcp[0].token_file = "/etc/t";
+  EXPECT_EQ(validate_config(config, kFile), std::nullopt);
+}
+
+TEST(ConfigBufferSync, NamesAndDefault) {
+  EXPECT_EQ(parse_ok("buffer.sync = \"full\"").buffer_sync, BufferSync::kFull);
+  EXPECT_EQ(parse_ok("buffer.sync = \"no_meta_sync\"").buffer_sync, BufferSync::kNoMetaSync);
+  EXPECT_EQ(parse_ok("buffer.sync = \"no_sync\"").buffer_sync, BufferSync::kNoSync);
+  EXPECT_EQ(to_string(BufferSync::kFull), "full");
+  EXPECT_EQ(to_string(BufferSync::kNoMetaSync), "no_meta_sync");
+  EXPECT_EQ(to_string(BufferSync::kNoSync), "no_sync");
+  const ConfigError error = parse_error("[buffer]\nsync = \"nosync\"\n");
+  EXPECT_EQ(error.to_string(),
+            "config error: gw.toml:2:8: key 'buffer.sync': must be \"full\", \"no_meta_sync\" or "
+            "\"no_sync\"; got \"nosync\"");
+  EXPECT_EQ(parse_error("[buffer]\nsync = false\n").message,
+            "expected a string (\"full\", \"no_meta_sync\" or \"no_sync\"), found a boolean");
 }
 
 TEST(ConfigParse, SourceWithoutItsRequiredKeyIsRefused) {
@@ -459,7 +580,8 @@ TEST(ConfigValidate, RechecksBoundsAfterOverrides) {
             "config error: gw.toml: key 'buffer.high_water_percent': must be 1..99, got 100");
 
   config = one_source();
-  config.tcp.push_back({"10.0.0.1", 0});
+  config.tcp.push_back(config.tcp[0]);
+  config.tcp[1].port = 0;
   EXPECT_EQ(validate_config(config, kFile)->key, "ingest.tcp[1].listen");
   config = one_source();
   config.buffer_max_bytes = 1;

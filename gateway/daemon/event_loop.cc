@@ -84,7 +84,7 @@ SessionId EventLoop::add_session(int fd, std::string name, bool serial, std::siz
   return id;
 }
 
-void EventLoop::close_session(SessionId id, const char* why) {
+void EventLoop::close_session(SessionId id, const char* why, bool log) {
   const auto it = sessions_.find(id);
   if (it == sessions_.end()) {
     return;
@@ -93,6 +93,7 @@ void EventLoop::close_session(SessionId id, const char* why) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd, nullptr);
   ::close(s.fd);
   session_by_fd_.erase(s.fd);
+  auth_deadlines_.erase({s.auth_deadline_us, id});
   ingest_.forget_session(id);
   if (s.serial) {
     Serial& port = serials_[s.serial_index];
@@ -102,9 +103,29 @@ void EventLoop::close_session(SessionId id, const char* why) {
     spdlog::warn("{}: closed ({}); reopening with backoff", s.name, why);
   } else {
     --connections_;
-    spdlog::info("{}: closed ({})", s.name, why);
+    if (log) {
+      spdlog::info("{}: closed ({})", s.name, why);
+    }
   }
   sessions_.erase(it);
+}
+
+void EventLoop::refuse_auth(SessionId id, AuthRefusal why, std::uint64_t now_us) {
+  const Session& s = *sessions_.at(id);
+  // Never the line itself: right or wrong, it may hold a token.
+  ingest_.on_link_refused(s.listener, "auth", s.peer + ": " + to_string(why), wall_clock_us());
+  if (batch_started_us_ == 0) {
+    batch_started_us_ = now_us;  // the counter is committed with the next flush
+  }
+  close_session(id, to_string(why), false);  // logged (rate-limited) by Ingest
+}
+
+void EventLoop::expire_auth(std::uint64_t now_us) {
+  while (!auth_deadlines_.empty() && auth_deadlines_.begin()->first <= now_us) {
+    const SessionId id = auth_deadlines_.begin()->second;
+    auth_deadlines_.erase(auth_deadlines_.begin());
+    refuse_auth(id, AuthRefusal::kTimeout, now_us);
+  }
 }
 
 void EventLoop::add_serial(const SerialSource& source) {
@@ -133,7 +154,8 @@ void EventLoop::try_open_serial(std::size_t index, std::uint64_t now_us) {
   port.backoff_us = std::min(port.backoff_us * 2U, kSerialBackoffMaxUs);
 }
 
-std::optional<std::string> EventLoop::add_tcp(const TcpSource& source) {
+std::optional<std::string> EventLoop::add_tcp(const TcpSource& source,
+                                              std::optional<std::string> token) {
   const FdOrError opened = listen_tcp(source.host, source.port);
   if (const auto* error = std::get_if<std::string>(&opened)) {
     return *error;
@@ -141,9 +163,11 @@ std::optional<std::string> EventLoop::add_tcp(const TcpSource& source) {
   const int fd = std::get<int>(opened);
   const std::uint16_t port = bound_port(fd);
   tcp_ports_.push_back(port);
-  listeners_.push_back({fd, "tcp:" + source.host + ":" + std::to_string(port)});
+  listeners_.push_back({fd, "tcp:" + source.host + ":" + std::to_string(port),
+                        token ? std::make_unique<LinkAuth>(std::move(*token)) : nullptr});
   watch(fd, false);
-  spdlog::info("listening on tcp {}:{}", source.host, port);
+  spdlog::info("listening on tcp {}:{}{}", source.host, port,
+               listeners_.back().auth ? " (a token line first: token_file)" : "");
   return std::nullopt;
 }
 
@@ -152,7 +176,7 @@ std::optional<std::string> EventLoop::add_unix(const UnixSource& source) {
   if (const auto* error = std::get_if<std::string>(&opened)) {
     return *error;
   }
-  listeners_.push_back({std::get<int>(opened), "unix:" + source.path});
+  listeners_.push_back({std::get<int>(opened), "unix:" + source.path, nullptr});
   watch(listeners_.back().fd, false);
   spdlog::info("listening on unix {}", source.path);
   return std::nullopt;
@@ -160,7 +184,10 @@ std::optional<std::string> EventLoop::add_unix(const UnixSource& source) {
 
 void EventLoop::accept_all(const Listener& listener) {
   for (;;) {
-    const int fd = ::accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    const int fd = ::accept4(listener.fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       return;
     }
@@ -171,7 +198,16 @@ void EventLoop::accept_all(const Listener& listener) {
       continue;
     }
     ++connections_;
-    add_session(fd, listener.name + "#" + std::to_string(next_session_), false, 0);
+    const SessionId id =
+        add_session(fd, listener.name + "#" + std::to_string(next_session_), false, 0);
+    Session& s = *sessions_.at(id);
+    s.listener = listener.name;
+    s.peer = peer_name(peer, peer_len);
+    if (listener.auth) {
+      s.auth = listener.auth.get();
+      s.auth_deadline_us = monotonic_us() + options_.auth_timeout_ms * 1000ULL;
+      auth_deadlines_.emplace(s.auth_deadline_us, id);
+    }
   }
 }
 
@@ -183,11 +219,25 @@ void EventLoop::on_readable(SessionId id, std::uint64_t now_us, bool hangup) {
     const ssize_t n = ::read(s.fd, read_buffer_.data(), std::min(budget, read_buffer_.size()));
     if (n > 0) {
       budget -= static_cast<std::size_t>(n);
+      std::span<const std::uint8_t> bytes{read_buffer_.data(), static_cast<std::size_t>(n)};
+      if (s.auth != nullptr && !s.auth_line.accepted()) {
+        const LinkAuth::Step step = s.auth->feed(s.auth_line, bytes);
+        if (step.verdict == LinkAuth::Step::Verdict::kRefused) {
+          refuse_auth(id, step.refusal, now_us);
+          return;  // `s` is gone
+        }
+        if (step.verdict == LinkAuth::Step::Verdict::kNeedMore) {
+          continue;
+        }
+        auth_deadlines_.erase({s.auth_deadline_us, id});
+        spdlog::debug("{}: token accepted from {}", s.name, s.peer);
+        bytes = bytes.subspan(step.consumed);  // the rest of this read: frame bytes
+      }
       if (batch_started_us_ == 0) {
         batch_started_us_ = now_us;
       }
       s.decoder.feed(
-          {read_buffer_.data(), static_cast<std::size_t>(n)},
+          bytes,
           [&](std::span<const std::uint8_t> payload) {
             ingest_.on_frame(id, s.name, payload, wall_us);
           },
@@ -267,6 +317,10 @@ int EventLoop::timeout_ms(std::uint64_t now_us) const {
     const std::uint64_t due = batch_started_us_ + options_.commit_linger_us;
     wait_us = std::min(wait_us, due > now_us ? due - now_us : 0);
   }
+  if (!auth_deadlines_.empty()) {
+    const std::uint64_t due = auth_deadlines_.begin()->first;
+    wait_us = std::min(wait_us, due > now_us ? due - now_us : 0);
+  }
   return static_cast<int>((wait_us + 999U) / 1000U);
 }
 
@@ -316,6 +370,7 @@ int EventLoop::run() {
         on_readable(id, now_us, (flags & (EPOLLHUP | EPOLLERR)) != 0U);
       }
     }
+    expire_auth(now_us);
     for (std::size_t i = 0; i < serials_.size(); ++i) {
       if (serials_[i].session == 0 && serials_[i].retry_at_us <= now_us) {
         try_open_serial(i, now_us);

@@ -2,12 +2,19 @@
 // their connections) plus a signalfd; no thread per device. Each iteration reads what is ready
 // (at most max_read_bytes per link, so a flooding link cannot starve the others), hands frames to
 // Ingest, and ends with Ingest::flush(): one commit for everything read, then the acks.
+//
+// A TCP listener with a token (ingest.tcp[i].token_file) decodes nothing a connection sends
+// until its token line was accepted (edge/gateway/link_auth.h); a wrong or over-long line, or
+// none within auth_timeout_ms, closes the connection and is counted as refused "auth" for the
+// listener (Ingest::on_link_refused).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +22,7 @@
 #include "edge/gateway/config.h"
 #include "edge/gateway/forwarder.h"
 #include "edge/gateway/ingest.h"
+#include "edge/gateway/link_auth.h"
 #include "edge/link/frame.h"
 
 namespace edge::gateway {
@@ -25,6 +33,8 @@ struct LoopOptions {
   std::uint32_t commit_linger_us = 0;
   /// Unsent ack bytes held per link; beyond it acks are dropped (the device resends).
   std::size_t max_pending_ack_bytes = 65536;
+  /// A connection to a listener with a token must send its token line within this.
+  std::uint32_t auth_timeout_ms = 5000;
 };
 
 class EventLoop final : public AckSink {
@@ -36,8 +46,10 @@ class EventLoop final : public AckSink {
 
   /// A serial port that is absent now is retried with backoff (logged once per outage).
   void add_serial(const SerialSource& source);
-  /// Returns an error message if the listener cannot be set up.
-  std::optional<std::string> add_tcp(const TcpSource& source);
+  /// Returns an error message if the listener cannot be set up. With `token` (checked by
+  /// check_token), every connection must send its token line first.
+  std::optional<std::string> add_tcp(const TcpSource& source,
+                                     std::optional<std::string> token = std::nullopt);
   std::optional<std::string> add_unix(const UnixSource& source);
   /// Ports actually bound, in configuration order.
   [[nodiscard]] const std::vector<std::uint16_t>& tcp_ports() const { return tcp_ports_; }
@@ -65,6 +77,12 @@ class EventLoop final : public AckSink {
     link::FrameDecoderBuffer<> decoder;
     std::vector<std::uint8_t> out;
     bool want_write = false;
+    // Connections of a listener with a token: nothing is decoded before the line is accepted.
+    const LinkAuth* auth = nullptr;  // the listener's; nullptr: no token asked
+    LinkAuth::Line auth_line;
+    std::uint64_t auth_deadline_us = 0;
+    std::string listener;  // the listener's name: the source auth refusals are counted for
+    std::string peer;      // "10.0.0.5:40312", for the log
   };
   struct Serial {
     SerialSource config;
@@ -76,11 +94,15 @@ class EventLoop final : public AckSink {
   struct Listener {
     int fd = -1;
     std::string name;
+    std::unique_ptr<LinkAuth> auth;  // nullptr: no token
   };
 
   void try_open_serial(std::size_t index, std::uint64_t now_us);
   SessionId add_session(int fd, std::string name, bool serial, std::size_t serial_index);
-  void close_session(SessionId id, const char* why);
+  void close_session(SessionId id, const char* why, bool log = true);
+  // Counts and logs the refusal (rate-limited, via Ingest) and closes the connection.
+  void refuse_auth(SessionId id, AuthRefusal why, std::uint64_t now_us);
+  void expire_auth(std::uint64_t now_us);
   void on_readable(SessionId id, std::uint64_t now_us, bool hangup);
   void on_writable(SessionId id);
   void accept_all(const Listener& listener);
@@ -95,6 +117,7 @@ class EventLoop final : public AckSink {
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
   std::unordered_map<int, SessionId> session_by_fd_;
   std::vector<Listener> listeners_;
+  std::set<std::pair<std::uint64_t, SessionId>> auth_deadlines_;  // connections awaiting a token
   std::vector<Serial> serials_;
   std::vector<std::uint16_t> tcp_ports_;
   std::size_t connections_ = 0;

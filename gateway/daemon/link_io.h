@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <sys/socket.h>
 #include <variant>
 
 namespace edge::gateway {
@@ -19,5 +20,7 @@ FdOrError listen_tcp(const std::string& host, std::uint16_t port);
 FdOrError listen_unix(const std::string& path);
 /// The port a listener is bound to (for port 0 in tests), or 0.
 std::uint16_t bound_port(int fd);
+/// An accepted peer's address for the log: "10.0.0.5:40312", "[::1]:40312", or "unix" / "?".
+std::string peer_name(const sockaddr_storage& addr, socklen_t len);
 
 }  // namespace edge::gateway

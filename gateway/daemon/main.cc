@@ -4,8 +4,8 @@
 // Exit status: 0 after a clean stop, 2 on a config or command-line error (the message names the
 // file and the key), 1 when the buffer, a listener or the metrics endpoint cannot be set up.
 // With --check-config it only reads and validates the config and the flags (0: valid, 2: not);
-// files the config names (password_file, TLS files) are not opened then: it checks a config
-// written for another machine too.
+// files the config names (password_file, TLS files, token_file) are not opened then: it checks a
+// config written for another machine too.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -13,16 +13,19 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <string>
 #include <sys/stat.h>
+#include <utility>
 #include <vector>
 
 #include "edge/gateway/buffer.h"
 #include "edge/gateway/config.h"
 #include "edge/gateway/forwarder.h"
 #include "edge/gateway/ingest.h"
+#include "edge/gateway/link_auth.h"
 #include "edge/gateway/metrics.h"
 #include "event_loop.h"
 
@@ -242,6 +245,27 @@ static int run(int argc, char** argv) {
     }
   }
 
+  // The shared tokens of [[ingest.tcp]] listeners, by listener index (nullopt: no token).
+  std::vector<std::optional<std::string>> tokens(config.tcp.size());
+  for (std::size_t i = 0; i < config.tcp.size(); ++i) {
+    if (config.tcp[i].token_file.empty()) {
+      continue;
+    }
+    const std::string key = "ingest.tcp[" + std::to_string(i) + "].token_file";
+    auto secret = check_secret_file(config.tcp[i].token_file, key, origin, true);
+    if (auto* error = std::get_if<ConfigError>(&secret)) {
+      std::fprintf(stderr, "%s\n", error->to_string().c_str());
+      return 2;
+    }
+    if (auto why = edge::gateway::check_token(std::get<std::string>(secret))) {
+      std::fprintf(
+          stderr, "%s\n",
+          ConfigError{origin, key, config.tcp[i].token_file + ": " + *why}.to_string().c_str());
+      return 2;
+    }
+    tokens[i] = std::move(std::get<std::string>(secret));
+  }
+
   auto logger = spdlog::stderr_color_mt("gateway");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -255,6 +279,17 @@ static int run(int argc, char** argv) {
   buffer_options.policy = config.buffer_full_policy;
   buffer_options.dedupe_window = config.ingest_dedupe_window;
   buffer_options.max_devices = config.ingest_max_devices;
+  buffer_options.sync = config.buffer_sync;
+  if (config.buffer_sync != edge::gateway::BufferSync::kFull) {
+    spdlog::warn(
+        "buffer.sync = \"{}\": {}", edge::gateway::to_string(config.buffer_sync),
+        config.buffer_sync == edge::gateway::BufferSync::kNoSync
+            ? "LMDB does not fsync (MDB_NOSYNC): a power loss or OS crash may lose or corrupt "
+              "events already acked to devices; only \"full\" keeps ack-after-durable across one"
+            : "LMDB does not fsync its meta page (MDB_NOMETASYNC): a power loss or OS crash may "
+              "undo the last commits, losing events already acked to devices (the database "
+              "stays intact); only \"full\" keeps ack-after-durable across one");
+  }
   auto opened = edge::gateway::Buffer::open(buffer_options);
   if (auto* error = std::get_if<edge::gateway::BufferError>(&opened)) {
     spdlog::critical("buffer: {}", error->message);
@@ -293,12 +328,23 @@ static int run(int argc, char** argv) {
     }
   } sink;
   sink.loop = &loop_ptr;
-  edge::gateway::Ingest ingest(
-      buffer, sink,
-      {config.ingest_max_batch_events, config.buffer_busy_retry_ms, config.ingest_dedupe_window});
-  edge::gateway::EventLoop loop(ingest,
-                                {config.ingest_max_read_bytes, config.ingest_max_connections,
-                                 config.ingest_commit_linger_us, 65536});
+  edge::gateway::Ingest ingest(buffer, sink,
+                               {.max_batch_events = config.ingest_max_batch_events,
+                                .busy_retry_ms = config.buffer_busy_retry_ms,
+                                .dedupe_window = config.ingest_dedupe_window,
+                                .link_rate_events_s = config.ingest_link_rate_events_s,
+                                .link_burst_ms = config.ingest_link_burst_ms});
+  edge::gateway::EventLoop loop(ingest, {.max_read_bytes = config.ingest_max_read_bytes,
+                                         .max_connections = config.ingest_max_connections,
+                                         .commit_linger_us = config.ingest_commit_linger_us,
+                                         .max_pending_ack_bytes = 65536,
+                                         .auth_timeout_ms = config.ingest_auth_timeout_ms});
+  if (config.ingest_link_rate_events_s == 0) {
+    spdlog::info("ingest: no per-link rate limit (link_rate_events_s = 0)");
+  } else {
+    spdlog::info("ingest: at most {} events/s per link, bursts of {} ms",
+                 config.ingest_link_rate_events_s, config.ingest_link_burst_ms);
+  }
   loop_ptr = &loop;
   std::unique_ptr<edge::gateway::Forwarder> forwarder;
   if (!config.upstream.uri.empty()) {
@@ -320,8 +366,8 @@ static int run(int argc, char** argv) {
                                                           : "flatbuffer",
         up.topic, up.topic_prefix, config.gateway_id);
   }
-  for (const auto& tcp : config.tcp) {
-    if (auto error = loop.add_tcp(tcp)) {
+  for (std::size_t i = 0; i < config.tcp.size(); ++i) {
+    if (auto error = loop.add_tcp(config.tcp[i], std::move(tokens[i]))) {
       spdlog::critical("{}", *error);
       return 1;
     }

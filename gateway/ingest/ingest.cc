@@ -19,6 +19,10 @@ std::uint64_t RateLimitedLog::admit(const std::string& key, std::uint64_t now_us
   return admitted;
 }
 
+void RateLimitedLog::forget(std::string_view prefix) {
+  std::erase_if(entries_, [prefix](const auto& entry) { return entry.first.starts_with(prefix); });
+}
+
 Ingest::Ingest(Buffer& buffer, AckSink& acks, IngestOptions options)
     : buffer_(buffer), acks_(acks), options_(options) {}
 
@@ -35,11 +39,22 @@ bool Ingest::ensure_batch(std::uint64_t now_us) {
   return true;
 }
 
+Ingest::Link& Ingest::link(SessionId session, const std::string& source, std::uint64_t now_us) {
+  const auto [it, inserted] = links_.try_emplace(session);
+  if (inserted) {
+    it->second.source = source;
+    if (options_.link_rate_events_s != 0) {
+      it->second.rate.emplace(options_.link_rate_events_s, options_.link_burst_ms, now_us);
+    }
+  }
+  return it->second;
+}
+
 void Ingest::refuse(const std::string& source, const char* reason, std::uint64_t now_us,
-                    const std::string& detail) {
-  ++refused_[source][reason];
+                    const std::string& detail, std::uint64_t events) {
+  refused_[source][reason] += events;
   if (ensure_batch(now_us)) {
-    buffer_.count(std::string("refused.") + reason);
+    buffer_.count(std::string("refused.") + reason, events);
   }
   if (const std::uint64_t n = log_limit_.admit(source + '/' + reason, now_us); n != 0) {
     spdlog::warn("{}: refused {} ({}x since last report){}{}", source, reason, n,
@@ -47,13 +62,20 @@ void Ingest::refuse(const std::string& source, const char* reason, std::uint64_t
   }
 }
 
-void Ingest::on_frame_error(SessionId /*session*/, const std::string& source,
-                            link::FrameError error, std::uint64_t now_us) {
+void Ingest::on_link_refused(const std::string& source, const char* reason,
+                             const std::string& detail, std::uint64_t now_us) {
+  refuse(source, reason, now_us, detail);
+}
+
+void Ingest::on_frame_error(SessionId session, const std::string& source, link::FrameError error,
+                            std::uint64_t now_us) {
+  link(session, source, now_us);
   refuse(source, link::to_string(error), now_us);
 }
 
 void Ingest::on_frame(SessionId session, const std::string& source,
                       std::span<const std::uint8_t> payload, std::uint64_t now_us) {
+  link(session, source, now_us);
   const auto message = wire::verify_link_message(payload);
   if (!message.ok()) {
     refuse(source, wire::to_string(message.error()), now_us);
@@ -104,6 +126,7 @@ void Ingest::on_batch(SessionId session, const wire::EventBatch& batch, const st
     return;
   }
   std::optional<std::uint32_t> boot;
+  const std::uint64_t limited_before = links_.at(session).limited;
   for (const wire::EventBlob* blob : *batch.events()) {
     if (blob == nullptr || blob->data() == nullptr) {
       refuse(source, "invalid_flatbuffer", now_us);
@@ -113,6 +136,14 @@ void Ingest::on_batch(SessionId session, const wire::EventBatch& batch, const st
             on_event(session, batch.device(), wire::blob_bytes(*blob), source, now_us)) {
       boot = event_boot;
     }
+  }
+  // One count and at most one log line per frame for the events over the link's rate.
+  if (const std::uint64_t limited = links_.at(session).limited - limited_before; limited != 0) {
+    refuse(source, "rate_limited", now_us,
+           fmt::format("{} events of device {} over ingest.link_rate_events_s = {} (burst {} ms)",
+                       limited, device_hex(batch.device()), options_.link_rate_events_s,
+                       options_.link_burst_ms),
+           limited);
   }
   if (boot.has_value()) {
     buffer_.note_ring_dropped(batch.device(), *boot, batch.ring_dropped());
@@ -146,6 +177,16 @@ std::optional<std::uint32_t> Ingest::on_event(SessionId session, std::uint64_t d
            fmt::format("event of {} in a batch of {}", device_hex(id.device), device_hex(device)));
     return std::nullopt;
   }
+  Link& link = links_.at(session);
+  if (link.rate && !link.rate->take(now_us)) {
+    if (link.limited++ == 0) {
+      limited_links_.push_back(session);
+    }
+    Pending busy{session, device, id.boot, id.seq, Disposition::kBusy};
+    busy.rate_limited = true;
+    pending_.push_back(busy);
+    return id.boot;
+  }
   const Disposition d = buffer_.add_event(id, bytes, now_us);
   if (d == Disposition::kDeviceLimit) {
     refuse(source, "device_limit", now_us, device_hex(device));
@@ -173,10 +214,25 @@ void Ingest::flush(std::uint64_t now_us) {
   }
   send_acks(committed);
   pending_.clear();
+  for (const SessionId session : limited_links_) {
+    if (const auto it = links_.find(session); it != links_.end()) {
+      it->second.limited = 0;
+    }
+  }
+  limited_links_.clear();
 }
 
 void Ingest::forget_session(SessionId session) {
   std::erase_if(pending_, [session](const Pending& p) { return p.session == session; });
+  const auto it = links_.find(session);
+  if (it == links_.end()) {
+    return;
+  }
+  // A connection's source names it alone ("tcp:127.0.0.1:7700#12"): without this, every
+  // connection that ever sent a bad frame would leave its counts and log state behind for good.
+  refused_.erase(it->second.source);
+  log_limit_.forget(it->second.source + '/');
+  links_.erase(it);
 }
 
 void Ingest::send_acks(bool committed) {
@@ -188,6 +244,9 @@ void Ingest::send_acks(bool committed) {
     if (p.invalid) {
       return wire::AckStatus::Invalid;
     }
+    if (p.rate_limited) {
+      return wire::AckStatus::Busy;
+    }
     switch (p.disposition) {
       case Disposition::kDuplicate: return wire::AckStatus::Ok;  // durable from before
       case Disposition::kStored:
@@ -197,14 +256,23 @@ void Ingest::send_acks(bool committed) {
     }
     return wire::AckStatus::Busy;
   };
+  // A link over its rate retries when its bucket holds what it was refused in this flush.
+  const auto retry_of = [this](const Pending& p) {
+    if (!p.rate_limited) {
+      return options_.busy_retry_ms;
+    }
+    const Link& link = links_.at(p.session);
+    return link.rate->retry_after_ms(link.limited);
+  };
   while (i < pending_.size()) {
     const Pending& first = pending_[i];
     const wire::AckStatus status = status_of(first);
+    const std::uint32_t retry_ms = status == wire::AckStatus::Busy ? retry_of(first) : 0;
     std::size_t n = 0;
     while (i < pending_.size() && n < ranges.size()) {
       const Pending& p = pending_[i];
       if (p.session != first.session || p.device != first.device || p.boot != first.boot ||
-          status_of(p) != status) {
+          status_of(p) != status || p.rate_limited != first.rate_limited) {
         break;
       }
       if (n > 0 && ranges[n - 1].last() + 1 == p.seq) {
@@ -219,7 +287,7 @@ void Ingest::send_acks(bool committed) {
     fields.boot = first.boot;
     fields.status = status;
     fields.selective = {ranges.data(), n};
-    fields.retry_after_ms = status == wire::AckStatus::Busy ? options_.busy_retry_ms : 0;
+    fields.retry_after_ms = retry_ms;
     const auto ack = wire::encode_ack(ack_builder_, fields);
     if (!ack.ok()) {
       continue;

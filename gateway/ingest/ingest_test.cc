@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "edge/gateway/aligned_copy.h"
+#include "edge/gateway/link_auth.h"
+#include "edge/gateway/link_rate.h"
 #include "edge/gateway/temp_dir.h"
 
 namespace edge::gateway {
@@ -194,6 +196,266 @@ TEST_F(IngestTest, HelloRegistersTheDevice) {
   EXPECT_EQ(devices[0].hello_boot, 4U);
 }
 
+// ---- per-link rate limit (ingest.link_rate_events_s, ingest.link_burst_ms) ----
+
+class IngestRateTest : public IngestTest {
+ protected:
+  // rate 1000 events/s, burst 500 ms: the bucket holds 500 events.
+  static constexpr std::uint32_t kRate = 1000;
+  static constexpr std::uint32_t kBurstMs = 500;
+  void SetUp() override {
+    IngestTest::SetUp();
+    ingest_ = std::make_unique<Ingest>(
+        *buffer_, sink_,
+        IngestOptions{
+            .busy_retry_ms = 250, .link_rate_events_s = kRate, .link_burst_ms = kBurstMs});
+  }
+  // Events acked Ok / Busy to `session` so far.
+  std::uint64_t acked(SessionId session, wire::AckStatus status) const {
+    std::uint64_t n = 0;
+    for (const ReceivedAck& a : sink_.acks) {
+      if (a.session == session && a.status == status) {
+        for (const auto& [first, last] : a.ranges) {
+          n += last - first + 1;
+        }
+      }
+    }
+    return n;
+  }
+};
+
+TEST_F(IngestRateTest, AtRateAndBurstExactlyTheBucketPlusTheRateIsTakenOverTwoSeconds) {
+  // One event every 100 us (10,000 events/s offered, ten times the rate) for 2 s of simulated
+  // time, flushed after each as the loop would. Taken by time t: the full bucket (500) plus
+  // everything the rate refilled by then, floor(1000 * t): the last offer is at t = 1.9999 s.
+  constexpr std::uint32_t kOffers = 20'000;
+  for (std::uint32_t i = 0; i < kOffers; ++i) {
+    const std::uint64_t now_us = 1'000'000 + std::uint64_t{i} * 100U;
+    ingest_->on_frame(1, "tcp:flood", batch(0xA1, 1, {i}).bytes(), now_us);
+    ingest_->flush(now_us);
+  }
+  const std::uint64_t expected = 500 + 1999;
+  EXPECT_EQ(acked(1, wire::AckStatus::Ok), expected);
+  EXPECT_EQ(acked(1, wire::AckStatus::Busy), kOffers - expected);
+  EXPECT_EQ(stats().events, expected) << "a refused event was stored";
+  EXPECT_EQ(stats().counters.at("refused.rate_limited"), kOffers - expected);
+  EXPECT_EQ(ingest_->refused().at("tcp:flood").at("rate_limited"), kOffers - expected);
+  EXPECT_EQ(stats().counters.count("refused_busy"), 0U) << "not the buffer's busy";
+}
+
+TEST_F(IngestRateTest, ABusyAckSaysWhenTheBucketHoldsWhatWasRefused) {
+  // 506 events in one instant: 500 taken (the burst), the last 6 refused in one frame.
+  std::vector<std::uint32_t> seqs;
+  for (std::uint32_t seq = 0; seq < 500; ++seq) {
+    ingest_->on_frame(1, "tcp:a", batch(0xA1, 1, {seq}).bytes(), 5'000'000);
+  }
+  ingest_->on_frame(1, "tcp:a", batch(0xA1, 1, {500, 501, 502, 503, 504, 505}).bytes(), 5'000'000);
+  ingest_->flush(5'000'000);
+  ASSERT_EQ(sink_.acks.size(), 2U);
+  EXPECT_EQ(sink_.acks[0].status, wire::AckStatus::Ok);
+  EXPECT_EQ(sink_.acks[1].status, wire::AckStatus::Busy);
+  EXPECT_EQ(sink_.acks[1].ranges,
+            (std::vector<std::pair<std::uint32_t, std::uint32_t>>{{500, 505}}));
+  EXPECT_EQ(sink_.acks[1].retry_after_ms, 6U) << "6 events at 1000/s: 6 ms";
+  // Resent after exactly that long: all six taken.
+  ingest_->on_frame(1, "tcp:a", batch(0xA1, 1, {500, 501, 502, 503, 504, 505}).bytes(), 5'006'000);
+  ingest_->flush(5'006'000);
+  EXPECT_EQ(sink_.acks.back().status, wire::AckStatus::Ok);
+  EXPECT_EQ(stats().events, 506U);
+  // Refused again 1 us later: one event's refill is 1 ms, the least retry_after is 1 ms.
+  ingest_->on_frame(1, "tcp:a", batch(0xA1, 1, {506}).bytes(), 5'006'001);
+  ingest_->flush(5'006'001);
+  EXPECT_EQ(sink_.acks.back().status, wire::AckStatus::Busy);
+  EXPECT_EQ(sink_.acks.back().retry_after_ms, 1U);
+}
+
+TEST_F(IngestRateTest, AFloodingLinkDoesNotTakeAnotherLinksEvents) {
+  for (std::uint32_t seq = 0; seq < 3000; seq += 6) {
+    ingest_->on_frame(1, "tcp:flood",
+                      batch(0xA1, 1, {seq, seq + 1, seq + 2, seq + 3, seq + 4, seq + 5}).bytes(),
+                      7'000'000);
+  }
+  for (std::uint32_t seq = 0; seq < 100; ++seq) {
+    ingest_->on_frame(2, "tcp:polite", batch(0xB2, 1, {seq}).bytes(), 7'000'000);
+  }
+  ingest_->flush(7'000'000);
+  EXPECT_EQ(acked(1, wire::AckStatus::Ok), 500U);
+  EXPECT_EQ(acked(1, wire::AckStatus::Busy), 2500U);
+  EXPECT_EQ(acked(2, wire::AckStatus::Ok), 100U);
+  EXPECT_EQ(acked(2, wire::AckStatus::Busy), 0U);
+  EXPECT_EQ(ingest_->refused().count("tcp:polite"), 0U);
+}
+
+TEST_F(IngestRateTest, AnIdleLinkRefillsOnlyUpToItsBurst) {
+  for (std::uint32_t seq = 0; seq < 600; ++seq) {
+    ingest_->on_frame(1, "tcp:a", batch(0xA1, 1, {seq}).bytes(), 1'000'000);
+  }
+  ingest_->flush(1'000'000);
+  ASSERT_EQ(acked(1, wire::AckStatus::Ok), 500U);
+  // An hour idle: the bucket holds its 500 again, not 3.6 million.
+  for (std::uint32_t seq = 600; seq < 1200; ++seq) {
+    ingest_->on_frame(1, "tcp:a", batch(0xA1, 1, {seq}).bytes(), 3'601'000'000);
+  }
+  ingest_->flush(3'601'000'000);
+  EXPECT_EQ(acked(1, wire::AckStatus::Ok), 1000U);
+  // A wall clock that went back an hour refills nothing and refuses nothing it would not.
+  ingest_->on_frame(1, "tcp:a", batch(0xA1, 1, {1200}).bytes(), 1'000);
+  ingest_->flush(1'000);
+  EXPECT_EQ(sink_.acks.back().status, wire::AckStatus::Busy);
+  ingest_->on_frame(1, "tcp:a", batch(0xA1, 1, {1200}).bytes(), 2'000);
+  ingest_->flush(2'000);
+  EXPECT_EQ(sink_.acks.back().status, wire::AckStatus::Ok);
+}
+
+TEST_F(IngestRateTest, RateZeroIsNoLimit) {
+  ingest_ = std::make_unique<Ingest>(*buffer_, sink_,
+                                     IngestOptions{.link_rate_events_s = 0, .link_burst_ms = 1});
+  for (std::uint32_t seq = 0; seq < 5000; seq += 6) {
+    ingest_->on_frame(
+        1, "tcp:a", batch(0xA1, 1, {seq, seq + 1, seq + 2, seq + 3, seq + 4, seq + 5}).bytes(), 1);
+  }
+  ingest_->flush(1);
+  EXPECT_EQ(acked(1, wire::AckStatus::Ok), 5004U);
+  EXPECT_EQ(acked(1, wire::AckStatus::Busy), 0U);
+}
+
+// Connections are sources of their own ("tcp:127.0.0.1:7700#12"): every connection that sent
+// one bad frame used to leave its refusal counts and its log state behind for good, so a host
+// reconnecting with garbage grew the daemon without bound.
+TEST_F(IngestRateTest, AClosedLinkLeavesNoStateBehind) {
+  ingest_->on_frame_error(7, "tcp:x#7", link::FrameError::kBadCrc, 1);
+  for (std::uint32_t seq = 0; seq < 501; ++seq) {
+    ingest_->on_frame(7, "tcp:x#7", batch(0xA1, 1, {seq}).bytes(), 1);
+  }
+  ingest_->flush(1);
+  EXPECT_EQ(ingest_->refused().at("tcp:x#7").at("rate_limited"), 1U);
+  ingest_->forget_session(7);
+  EXPECT_EQ(ingest_->refused().count("tcp:x#7"), 0U);
+  // The same session id again (it never is in the daemon; here it shows the bucket went too):
+  // a full bucket.
+  for (std::uint32_t seq = 501; seq < 1001; ++seq) {
+    ingest_->on_frame(7, "tcp:x#7", batch(0xA1, 1, {seq}).bytes(), 2);
+  }
+  ingest_->flush(2);
+  EXPECT_EQ(acked(7, wire::AckStatus::Ok), 1000U);
+  // The persisted totals stay.
+  EXPECT_EQ(stats().counters.at("refused.rate_limited"), 1U);
+  EXPECT_EQ(stats().counters.at("refused.bad_crc"), 1U);
+}
+
+TEST_F(IngestRateTest, ALinkRefusedBeforeItsFirstFrameIsCountedForItsListener) {
+  ingest_->on_link_refused("tcp:127.0.0.1:7700", "auth", "127.0.0.1:40000: wrong token line", 1);
+  ingest_->on_link_refused("tcp:127.0.0.1:7700", "auth", "127.0.0.1:40002: no token line in time",
+                           2);
+  ingest_->flush(3);
+  EXPECT_EQ(ingest_->refused().at("tcp:127.0.0.1:7700").at("auth"), 2U);
+  EXPECT_EQ(stats().counters.at("refused.auth"), 2U);
+  EXPECT_TRUE(sink_.acks.empty());
+}
+
+TEST(LinkRate, BucketSizeRetryAndTheLargestValues) {
+  LinkRate one(1, 1, 0);  // 1 event/s, 1 ms: less than an event's worth, so one event
+  EXPECT_EQ(one.capacity_events(), 1U);
+  EXPECT_TRUE(one.take(0));
+  EXPECT_FALSE(one.take(999'999));
+  EXPECT_EQ(one.retry_after_ms(1), 1U);
+  EXPECT_TRUE(one.take(1'000'000));
+  EXPECT_EQ(one.retry_after_ms(5), 1000U) << "asks for the bucket's size at most";
+  // The largest configurable bucket: 10,000,000 events/s for 60 s, no overflow.
+  LinkRate big(10'000'000, 60'000, 0);
+  EXPECT_EQ(big.capacity_events(), 600'000'000U);
+  EXPECT_TRUE(big.take(std::uint64_t{1} << 62U));
+  EXPECT_EQ(big.tokens(), 599'999'999U);
+}
+
+// ---- the token line of a listener with a token_file ----
+
+std::span<const std::uint8_t> bytes_of(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+constexpr std::string_view kToken = "s3cret-token-0123456789";
+
+TEST(LinkAuth, TheRightLineIsAcceptedAndWhatFollowsIsFrameBytes) {
+  const LinkAuth auth{std::string(kToken)};
+  LinkAuth::Line line;
+  const std::string frame("\x05\x01\x02\x00", 4);
+  const std::string sent = "EDGE-TOKEN " + std::string(kToken) + "\n" + frame;
+  const LinkAuth::Step step = auth.feed(line, bytes_of(sent));
+  EXPECT_EQ(step.verdict, LinkAuth::Step::Verdict::kAccepted);
+  EXPECT_EQ(step.consumed, sent.size() - frame.size()) << "the frame is not the line's";
+  EXPECT_TRUE(line.accepted());
+}
+
+TEST(LinkAuth, TheLineMayArriveAByteAtATime) {
+  const LinkAuth auth{std::string(kToken)};
+  LinkAuth::Line line;
+  const std::string sent = "EDGE-TOKEN " + std::string(kToken) + "\n";
+  for (std::size_t i = 0; i + 1 < sent.size(); ++i) {
+    const LinkAuth::Step step = auth.feed(line, bytes_of(sent).subspan(i, 1));
+    ASSERT_EQ(step.verdict, LinkAuth::Step::Verdict::kNeedMore) << i;
+    EXPECT_EQ(step.consumed, 1U);
+  }
+  EXPECT_EQ(auth.feed(line, bytes_of("\n")).verdict, LinkAuth::Step::Verdict::kAccepted);
+}
+
+TEST(LinkAuth, WrongLinesAreRefused) {
+  const LinkAuth auth{std::string(kToken)};
+  const std::string token(kToken);
+  for (const std::string& sent :
+       {"EDGE-TOKEN " + token.substr(0, token.size() - 1) + "\n",  // a prefix of the token
+        "EDGE-TOKEN " + token + "x\n",                             // the token and more
+        "EDGE-TOKEN " + token + "\r\n",                            // CRLF is not the line
+        "EDGE-TOKEN  " + token + "\n", "edge-token " + token + "\n", token + "\n",
+        std::string("\n"), std::string("EDGE-TOKEN \n")}) {
+    LinkAuth::Line line;
+    const LinkAuth::Step step = auth.feed(line, bytes_of(sent));
+    EXPECT_EQ(step.verdict, LinkAuth::Step::Verdict::kRefused) << sent;
+    EXPECT_EQ(step.refusal, AuthRefusal::kWrongToken) << sent;
+    EXPECT_FALSE(line.accepted());
+  }
+}
+
+TEST(LinkAuth, ALineAtTheBoundIsReadAndOnePastItIsRefusedBeforeItEnds) {
+  const std::string token(kMaxTokenBytes, 'k');
+  const LinkAuth auth{token};
+  // kMaxAuthLineBytes - 1 bytes and the newline: read to the end (wrong, not too long).
+  LinkAuth::Line at_bound;
+  const std::string longest(kMaxAuthLineBytes - 1, 'x');
+  EXPECT_EQ(auth.feed(at_bound, bytes_of(longest)).verdict, LinkAuth::Step::Verdict::kNeedMore);
+  const LinkAuth::Step wrong = auth.feed(at_bound, bytes_of("\n"));
+  EXPECT_EQ(wrong.verdict, LinkAuth::Step::Verdict::kRefused);
+  EXPECT_EQ(wrong.refusal, AuthRefusal::kWrongToken);
+  // kMaxAuthLineBytes bytes without a newline: refused at once, in one read or in two.
+  LinkAuth::Line past;
+  const std::string too_long(kMaxAuthLineBytes, 'x');
+  const LinkAuth::Step step = auth.feed(past, bytes_of(too_long));
+  EXPECT_EQ(step.verdict, LinkAuth::Step::Verdict::kRefused);
+  EXPECT_EQ(step.refusal, AuthRefusal::kTooLong);
+  LinkAuth::Line split;
+  EXPECT_EQ(auth.feed(split, bytes_of(longest)).verdict, LinkAuth::Step::Verdict::kNeedMore);
+  EXPECT_EQ(auth.feed(split, bytes_of("x")).refusal, AuthRefusal::kTooLong);
+  // The longest token's line fits the bound.
+  LinkAuth::Line longest_token;
+  EXPECT_EQ(auth.feed(longest_token, bytes_of("EDGE-TOKEN " + token + "\n")).verdict,
+            LinkAuth::Step::Verdict::kAccepted);
+}
+
+TEST(LinkAuth, TokenRule) {
+  EXPECT_EQ(check_token(std::string(kMinTokenBytes, 'a')), std::nullopt);
+  EXPECT_EQ(check_token(std::string(kMaxTokenBytes, '~')), std::nullopt);
+  EXPECT_EQ(check_token(std::string(kMinTokenBytes - 1, 'a')),
+            "the token (the file's first line) must be 16..256 bytes, got 15");
+  EXPECT_EQ(check_token(std::string(kMaxTokenBytes + 1, 'a')),
+            "the token (the file's first line) must be 16..256 bytes, got 257");
+  EXPECT_EQ(check_token("0123456789abcdef \r"),
+            "the token (the file's first line) must be printable ASCII without spaces; byte 17 "
+            "is not");
+  const std::optional<std::string> high = check_token("0123456789abcdef\xc3\xa9");
+  ASSERT_TRUE(high.has_value());
+  EXPECT_EQ(high->find('\xc3'), std::string::npos) << "the message quotes no token bytes";
+}
+
 TEST(RateLimitedLog, AdmitsOncePerIntervalAndCountsTheRest) {
   RateLimitedLog log(1000);
   EXPECT_EQ(log.admit("k", 0), 1U);
@@ -201,6 +463,16 @@ TEST(RateLimitedLog, AdmitsOncePerIntervalAndCountsTheRest) {
   EXPECT_EQ(log.admit("k", 20), 0U);
   EXPECT_EQ(log.admit("other", 20), 1U);
   EXPECT_EQ(log.admit("k", 1500), 3U);
+}
+
+TEST(RateLimitedLog, ForgetDropsTheKeysOfAPrefix) {
+  RateLimitedLog log(1000);
+  log.admit("tcp:a#1/bad_crc", 0);
+  log.admit("tcp:a#1/rate_limited", 0);
+  log.admit("tcp:a#12/bad_crc", 0);
+  log.forget("tcp:a#1/");
+  EXPECT_EQ(log.keys(), 1U);
+  EXPECT_EQ(log.admit("tcp:a#12/bad_crc", 10), 0U) << "another link's state is kept";
 }
 
 }  // namespace

@@ -62,6 +62,8 @@ struct BufferOptions {
   std::uint32_t dedupe_window = 4096;
   std::uint32_t max_devices = 1024;
   bool read_only = false;  // edgectl: no writes, no directory creation
+  // buffer.sync: kFull (LMDB's default) unless configured; ignored when read_only.
+  BufferSync sync = BufferSync::kFull;
 };
 
 struct BufferError {
@@ -157,6 +159,9 @@ class Buffer {
   std::variant<std::vector<DeviceRecord>, BufferError> devices() const;
 
   [[nodiscard]] const BufferOptions& options() const { return options_; }
+  /// The flags LMDB opened the environment with (mdb_env_get_flags: MDB_NOSYNC,
+  /// MDB_NOMETASYNC, ...). Errors: LMDB's (EINVAL on a closed environment).
+  [[nodiscard]] std::variant<unsigned, BufferError> env_flags() const;
 
  private:
   explicit Buffer(BufferOptions options);

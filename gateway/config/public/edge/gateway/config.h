@@ -24,14 +24,35 @@ enum class FullPolicy {
 /// The policy's name in the config file: "drop_oldest" or "refuse_new".
 [[nodiscard]] std::string_view to_string(FullPolicy policy);
 
+/// [buffer] sync: how LMDB makes a commit durable. Only kFull keeps "ack after durable" across
+/// an OS crash or a power loss; a crash of the daemon alone loses nothing in every mode (the
+/// committed pages are in the kernel's page cache).
+enum class BufferSync {
+  kFull,        // "full": fsync of data and meta page at every commit (LMDB's default)
+  kNoMetaSync,  // "no_meta_sync" (MDB_NOMETASYNC): an OS crash or power loss may undo the last
+                // commit(s) (events already acked); the database stays intact
+  kNoSync,      // "no_sync" (MDB_NOSYNC): no fsync at all; a power loss may lose or corrupt
+                // recently acked events, the database included
+};
+
+/// The mode's name in the config file: "full", "no_meta_sync" or "no_sync".
+[[nodiscard]] std::string_view to_string(BufferSync sync);
+
 struct SerialSource {
   std::string path;             // e.g. /dev/ttyUSB0
   std::uint32_t baud = 115200;  // one of the standard termios rates
 };
 
+/// [[ingest.tcp]]. `host` is an IP address: a loopback one (127.0.0.0/8, ::1), or the address
+/// of one interface only when `token_file` is set; never a wildcard (0.0.0.0, ::) nor a host
+/// name (config_rules::check_tcp).
 struct TcpSource {
-  std::string host = "127.0.0.1";  // address to bind; loopback unless configured otherwise
+  std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  // First line: the shared token (16..256 printable ASCII bytes, no spaces) every connection
+  // must send as "EDGE-TOKEN <token>\n" before its first frame. Empty: no token. Read and
+  // checked (o-rw like upstream.password_file) when the daemon starts, not by the parser.
+  std::string token_file;
 };
 
 struct UnixSource {
@@ -97,7 +118,8 @@ struct GatewayConfig {
   std::uint64_t buffer_max_bytes = 256ULL << 20U;  // LMDB map size: the hard disk bound
   std::uint32_t buffer_high_water_percent = 80;    // of max_bytes; the full policy applies above
   FullPolicy buffer_full_policy = FullPolicy::kDropOldest;
-  std::uint32_t buffer_busy_retry_ms = 1000;  // retry_after_ms in busy acks
+  std::uint32_t buffer_busy_retry_ms = 1000;   // retry_after_ms in busy acks
+  BufferSync buffer_sync = BufferSync::kFull;  // anything else: logged as a warning at start
 
   // [ingest]
   std::uint32_t ingest_max_devices = 1024;       // devices registered at most
@@ -106,6 +128,12 @@ struct GatewayConfig {
   std::uint32_t ingest_commit_linger_us = 0;     // wait this long to group more frames
   std::uint32_t ingest_max_read_bytes = 65536;   // per source per loop iteration (fairness)
   std::uint32_t ingest_max_connections = 256;    // accepted TCP + Unix connections at most
+  // Per link (one serial port or one accepted connection): a token bucket of this many events
+  // per second holding link_burst_ms worth; events beyond it are acked busy. 0: no limit.
+  std::uint32_t ingest_link_rate_events_s = 20'000;  // 0 (off) or 1..10,000,000
+  std::uint32_t ingest_link_burst_ms = 1000;         // 1..60000
+  // A connection to a listener with a token_file must send its token line within this.
+  std::uint32_t ingest_auth_timeout_ms = 5000;  // 100..60000
   std::vector<SerialSource> serial;
   std::vector<TcpSource> tcp;
   std::vector<UnixSource> unix_sockets;

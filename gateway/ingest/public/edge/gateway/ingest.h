@@ -9,6 +9,13 @@
 // retry_after_ms) for events the buffer could not take or when the commit failed, Invalid for
 // events refused for good. Bad input is counted per source and per reason, logged at most once
 // per interval per (source, reason), and never stops the link.
+//
+// Per link (session) a token bucket bounds the events taken (link_rate_events_s, link_burst_ms;
+// edge/gateway/link_rate.h): a valid event beyond it is not stored but acked Busy with
+// retry_after_ms = the time until the bucket holds as many events as the link was refused in
+// that flush, and counted as refused "rate_limited". A flooding device slows down to its rate
+// and loses nothing (it keeps the events and resends); the other links are not held up. Per-link
+// state lives from a session's first frame until forget_session, so it is bounded by the links.
 #pragma once
 
 #include <chrono>
@@ -19,11 +26,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "edge/gateway/aligned_copy.h"
 #include "edge/gateway/buffer.h"
+#include "edge/gateway/link_rate.h"
 #include "edge/link/frame.h"
 #include "edge/wire/messages.h"
 
@@ -43,6 +52,10 @@ struct IngestOptions {
   std::uint32_t max_batch_events = 4096;  // events staged before flush() is forced
   std::uint32_t busy_retry_ms = 1000;
   std::uint32_t dedupe_window = 4096;  // to warn about devices whose ring is larger
+  // Events per second one link may hand in; 0: no limit. (The daemon passes
+  // ingest.link_rate_events_s, 20000 by default.)
+  std::uint32_t link_rate_events_s = 0;
+  std::uint32_t link_burst_ms = 1000;  // the bucket holds this long's worth of the rate
 };
 
 /// Logs a message at most once per interval per key, with the count of the ones held back.
@@ -52,6 +65,9 @@ class RateLimitedLog {
   /// Returns how many were suppressed since the last one logged (+1 for this one), or 0 if
   /// this one must be suppressed.
   std::uint64_t admit(const std::string& key, std::uint64_t now_us);
+  /// Drops the entries of every key that starts with `prefix` (a closed link's keys).
+  void forget(std::string_view prefix);
+  [[nodiscard]] std::size_t keys() const { return entries_.size(); }
 
  private:
   struct Entry {
@@ -75,8 +91,14 @@ class Ingest {
                       std::uint64_t now_us);
   /// Commits what is staged and sends the acks it owes. Call at the end of every loop iteration.
   void flush(std::uint64_t now_us);
-  /// A session closed: its pending acks have nowhere to go (its device will resend).
+  /// A session closed: its pending acks have nowhere to go (its device will resend); its rate
+  /// bucket, its per-source refusal counts and its log state go too.
   void forget_session(SessionId session);
+  /// A connection refused before any frame was read from it (the token check, reason "auth"):
+  /// counted for `source` (the listener) with the other refusals, and logged rate-limited per
+  /// (source, reason) with `detail` (the peer's address and why; never what it sent).
+  void on_link_refused(const std::string& source, const char* reason, const std::string& detail,
+                       std::uint64_t now_us);
 
   /// Called after every commit flush() makes, with its duration and whether it succeeded (the
   /// daemon's commit-latency metric). Optional; runs on the caller's thread inside flush().
@@ -84,7 +106,8 @@ class Ingest {
   void set_commit_observer(CommitObserver observer) { commit_observer_ = std::move(observer); }
 
   [[nodiscard]] std::size_t pending_events() const { return pending_.size(); }
-  /// Refusals per source and reason since start ("source" -> "bad_crc" -> n).
+  /// Refusals per source and reason ("source" -> "bad_crc" -> n): since start for listeners
+  /// and serial ports, while the link is open for a connection (its source is its own).
   [[nodiscard]] const std::map<std::string, std::map<std::string, std::uint64_t>>& refused() const {
     return refused_;
   }
@@ -97,11 +120,19 @@ class Ingest {
     std::uint32_t seq = 0;
     Disposition disposition = Disposition::kBusy;
     bool invalid = false;
+    bool rate_limited = false;  // refused by the link's bucket: Busy with the link's retry
+  };
+  // What Ingest keeps per session, from its first frame to forget_session.
+  struct Link {
+    std::string source;
+    std::optional<LinkRate> rate;  // nullopt: no limit
+    std::uint64_t limited = 0;     // events refused by `rate` since the last flush
   };
 
   bool ensure_batch(std::uint64_t now_us);
+  Link& link(SessionId session, const std::string& source, std::uint64_t now_us);
   void refuse(const std::string& source, const char* reason, std::uint64_t now_us,
-              const std::string& detail = {});
+              const std::string& detail = {}, std::uint64_t events = 1);
   void on_hello(const wire::Hello& hello, const std::string& source, std::uint64_t now_us);
   void on_batch(SessionId session, const wire::EventBatch& batch, const std::string& source,
                 std::uint64_t now_us);
@@ -116,6 +147,8 @@ class Ingest {
   IngestOptions options_;
   RateLimitedLog log_limit_;
   std::vector<Pending> pending_;
+  std::unordered_map<SessionId, Link> links_;
+  std::vector<SessionId> limited_links_;  // links with limited > 0 in this flush
   std::map<std::string, std::map<std::string, std::uint64_t>> refused_;
   AlignedCopy aligned_scratch_;
   flatbuffers::FlatBufferBuilder ack_builder_;
