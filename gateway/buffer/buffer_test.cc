@@ -359,6 +359,38 @@ TEST(Buffer, ReadOnlyOpenOfAMissingBufferSaysWhere) {
             std::string::npos);
 }
 
+// buffer.sync: the relaxed modes reach mdb_env_open, and the default is LMDB's full sync.
+TEST(Buffer, TheSyncModeIsTheFlagLmdbOpensWith) {
+  const auto flags_of = [](const Buffer& buffer) {
+    const auto flags = buffer.env_flags();
+    EXPECT_TRUE(std::holds_alternative<unsigned>(flags));
+    return std::holds_alternative<unsigned>(flags) ? std::get<unsigned>(flags) : ~0U;
+  };
+  for (const auto& [sync, want] : {std::pair{BufferSync::kFull, 0U},
+                                   std::pair{BufferSync::kNoMetaSync, unsigned{MDB_NOMETASYNC}},
+                                   std::pair{BufferSync::kNoSync, unsigned{MDB_NOSYNC}}}) {
+    TempDir dir;
+    BufferOptions o = small(dir);
+    o.sync = sync;
+    auto buffer = open_buffer(o);
+    ASSERT_TRUE(buffer);
+    EXPECT_EQ(flags_of(*buffer) & (MDB_NOMETASYNC | MDB_NOSYNC), want) << to_string(sync);
+    // Events still go in and read back (a process that stops keeps them in every mode).
+    ASSERT_FALSE(buffer->begin());
+    ASSERT_EQ(buffer->add_event({0xA1, 1, 0}, payload(0), 1), Disposition::kStored);
+    ASSERT_FALSE(buffer->commit());
+    buffer.reset();
+    // edgectl's read-only open never asks for a weaker sync than it found.
+    BufferOptions ro = small(dir);
+    ro.read_only = true;
+    ro.sync = BufferSync::kNoSync;
+    auto reader = open_buffer(ro);
+    ASSERT_TRUE(reader);
+    EXPECT_EQ(flags_of(*reader) & (MDB_NOMETASYNC | MDB_NOSYNC), 0U) << to_string(sync);
+    EXPECT_EQ(ids_in(*reader).size(), 1U);
+  }
+}
+
 // ---- the rate log (sample_rates) ----------------------------------------------------------------
 
 constexpr std::uint64_t kWall = 1'700'000'000'000'000ULL;  // a wall-clock time, microseconds
