@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <fstream>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdexcept>
@@ -165,7 +166,61 @@ class StreamEndpoint final : public Endpoint {
   EndpointSpec spec_;
 };
 
+class FirstLineEndpoint final : public Endpoint {
+ public:
+  FirstLineEndpoint(std::unique_ptr<Endpoint> inner, std::string line)
+      : inner_(std::move(inner)), line_(std::move(line)) {}
+
+  int connect(TimePoint now, std::string& error) override {
+    const int fd = inner_->connect(now, error);
+    if (fd < 0) {
+      return fd;
+    }
+    // The fd is non-blocking; a fresh link takes a few hundred bytes at once, but wait for room
+    // rather than assume it.
+    std::size_t sent = 0;
+    while (sent < line_.size()) {
+      const ssize_t n = ::write(fd, line_.data() + sent, line_.size() - sent);  // SIGPIPE: ignored
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+        continue;
+      }
+      pollfd p = {fd, POLLOUT, 0};
+      if (n < 0 && errno == EAGAIN &&
+          ::poll(&p, 1, static_cast<int>(kTokenWriteTimeout.count())) == 1) {
+        continue;
+      }
+      error = errno_text("send the first line to " + inner_->describe());
+      inner_->disconnect(fd);
+      return -1;
+    }
+    return fd;
+  }
+  void disconnect(int fd) override { inner_->disconnect(fd); }
+  [[nodiscard]] bool waits_for_peer() const override { return inner_->waits_for_peer(); }
+  [[nodiscard]] std::string describe() const override {
+    return inner_->describe() + " (token line first)";
+  }
+
+ private:
+  std::unique_ptr<Endpoint> inner_;
+  std::string line_;
+};
+
 }  // namespace
+
+std::unique_ptr<Endpoint> with_first_line(std::unique_ptr<Endpoint> inner, std::string line) {
+  return std::make_unique<FirstLineEndpoint>(std::move(inner), std::move(line));
+}
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line) || line.empty()) {
+    throw std::invalid_argument("cannot read a first line from " + path);
+  }
+  return line;
+}
 
 EndpointSpec parse_endpoint(std::string_view text) {
   const auto bad = [&](const std::string& why) {

@@ -45,6 +45,17 @@ class Endpoint {
 /// tcp, unix or serial: every connect opens a new fd, disconnect closes it.
 [[nodiscard]] std::unique_ptr<Endpoint> make_endpoint(const EndpointSpec& spec);
 
+/// `inner`, with `line` written on every new link before anything else (--token-file: the
+/// gateway's "EDGE-TOKEN <token>\n"). A link that cannot take the line within
+/// kTokenWriteTimeout counts as a failed connect.
+[[nodiscard]] std::unique_ptr<Endpoint> with_first_line(std::unique_ptr<Endpoint> inner,
+                                                        std::string line);
+inline constexpr std::chrono::milliseconds kTokenWriteTimeout{1000};
+
+/// The first line of the file at `path` (without its newline). Throws std::invalid_argument
+/// naming the file when it cannot be read or is empty.
+[[nodiscard]] std::string read_first_line(const std::string& path);
+
 /// openpty, slave in raw 8N1, a symlink `link_path` -> slave name (an existing symlink is
 /// replaced). The link is up while someone (the gateway) holds the slave open and has held it
 /// for kSettle; the master is kept across gateway restarts. Throws std::system_error.

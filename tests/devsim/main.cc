@@ -141,6 +141,10 @@ int devsim_main(int argc, char** argv) {
                  "comma-separated: bad_crc,truncated,oversize,bad_identifier,future_version,"
                  "garbage,invalid_flatbuffer");
   app.add_option("--sensor", config.sensor, "sensor name (<= 15 bytes)")->capture_default_str();
+  std::string token_file;
+  app.add_option("--token-file", token_file,
+                 "send \"EDGE-TOKEN <the file's first line>\\n\" first on every connect (a "
+                 "gateway listener with a token_file)");
   std::uint64_t start_at_mono_us = 0;
   app.add_option("--start-at-mono-us", start_at_mono_us,
                  "connect and start producing at this CLOCK_MONOTONIC time (us), so a fleet of "
@@ -183,6 +187,10 @@ int devsim_main(int argc, char** argv) {
     sim = std::make_unique<DeviceSim>(config, Clock::now());
     endpoint = connect.empty() ? std::unique_ptr<Endpoint>(std::make_unique<PtyEndpoint>(pty_link))
                                : make_endpoint(spec);
+    if (!token_file.empty()) {
+      endpoint =
+          with_first_line(std::move(endpoint), "EDGE-TOKEN " + read_first_line(token_file) + "\n");
+    }
   } catch (const std::exception& e) {
     std::cerr << "edge-devsim: " << e.what() << "\n";
     return kExitUsage;

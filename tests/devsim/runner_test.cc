@@ -9,10 +9,12 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <thread>
+#include <vector>
 
 #include "fake_gateway.h"
 
@@ -148,6 +150,59 @@ TEST(DevsimRun, ReconnectsAndResendsWhatWasNotAcked) {
   EXPECT_EQ(sim.stats().reconnects, 1U);
   ::close(listener);
   std::filesystem::remove(path);
+}
+
+// Reads one byte at a time up to and including '\n' (so nothing after the line is taken).
+std::string read_line(int fd) {
+  std::string line;
+  char c = 0;
+  while (::read(fd, &c, 1) == 1) {
+    line += c;
+    if (c == '\n') {
+      break;
+    }
+  }
+  return line;
+}
+
+// --token-file: the token line goes first on every link, before the Hello, and again after a
+// reconnect; what follows it is the ordinary link.
+TEST(DevsimRun, TheTokenLineGoesFirstOnEveryLink) {
+  const auto path = temp_path(".sock");
+  const int listener = listen_unix(path);
+  std::atomic<bool> stop{false};
+  std::vector<std::string> lines;
+  std::thread gateway([&] {
+    int fd = ::accept(listener, nullptr, nullptr);
+    lines.push_back(read_line(fd));
+    EXPECT_EQ(serve(fd, stop, 1), 1U);  // one ack, then the link drops
+    ::close(fd);
+    fd = ::accept(listener, nullptr, nullptr);
+    lines.push_back(read_line(fd));
+    serve(fd, stop);
+    ::close(fd);
+  });
+  const auto token_path = temp_path(".token");
+  std::ofstream(token_path) << "0123456789abcdef-token\nsecond line ignored\n";
+  DeviceSim sim(sim_config(20), Clock::now());
+  const auto endpoint =
+      with_first_line(make_endpoint(parse_endpoint("unix:" + path.string())),
+                      "EDGE-TOKEN " + read_first_line(token_path.string()) + "\n");
+  RunOptions options;
+  options.reconnect = true;
+  options.exit_when_acked = true;
+  options.timeout = 5s;
+  std::ostringstream log;
+  EXPECT_EQ(run(sim, *endpoint, options, log), kExitOk) << log.str();
+  stop = true;
+  gateway.join();
+  EXPECT_EQ(lines, (std::vector<std::string>(2, "EDGE-TOKEN 0123456789abcdef-token\n")));
+  EXPECT_EQ(sim.stats().acked, 20U);
+  EXPECT_EQ(sim.stats().reconnects, 1U);
+  EXPECT_THROW((void)read_first_line(temp_path(".absent").string()), std::invalid_argument);
+  ::close(listener);
+  std::filesystem::remove(path);
+  std::filesystem::remove(token_path);
 }
 
 TEST(DevsimRun, WithoutReconnectARefusedLinkEndsTheRun) {
