@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <string>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 namespace edge::gateway {
 namespace {
@@ -23,6 +25,25 @@ constexpr std::uint64_t kMapFullExtraEvictPercent = 5;
 
 BufferError lmdb_error(int rc, const std::string& what) {
   return {rc, what + ": " + mdb_strerror(rc)};
+}
+
+// A failed write's message reports the filesystem as full below this much free space.
+constexpr std::uint64_t kDiskFullBelowBytes = 1U << 20U;
+
+// A write to the buffer's files that failed: names the directory and, when the cause may be the
+// disk, the free space of its filesystem. LMDB reports a write that found no room at all as
+// ENOSPC but a short one (the pages up to the end of the filesystem written, the rest not) as
+// EIO, which on its own reads like a failing device.
+BufferError write_error(int rc, const std::string& what, const std::string& dir) {
+  BufferError error = lmdb_error(rc, what + " in " + dir);
+  struct statvfs fs {};
+  if ((rc == ENOSPC || rc == EIO || rc == EDQUOT || rc == EFBIG) &&
+      ::statvfs(dir.c_str(), &fs) == 0) {
+    const std::uint64_t free_bytes = std::uint64_t{fs.f_bavail} * fs.f_frsize;
+    error.message += "; its filesystem has " + std::to_string(free_bytes) + " bytes free" +
+                     (free_bytes < kDiskFullBelowBytes ? " (disk full)" : "");
+  }
+  return error;
 }
 
 MDB_val as_val(std::span<const std::uint8_t> bytes) {
@@ -345,7 +366,7 @@ void Buffer::fail_batch(int rc, const char* what) {
   mdb_txn_abort(txn_);
   txn_ = nullptr;
   rollback();
-  batch_error_ = lmdb_error(rc, what);
+  batch_error_ = write_error(rc, what, options_.dir);
   if (rc == MDB_MAP_FULL) {
     // The map filled below the high-water mark (free pages LMDB could not reuse yet, a long
     // reader pinning old pages, large values): treat this level as full from now on, so the
@@ -540,7 +561,7 @@ std::optional<BufferError> Buffer::commit() {
   txn_ = nullptr;
   if (rc != 0) {
     rollback();
-    return lmdb_error(rc, "mdb_txn_commit");
+    return write_error(rc, "mdb_txn_commit", options_.dir);
   }
   undo_devices_.clear();
   persisted_counters_ = counters_;
