@@ -207,10 +207,15 @@ void Ingest::flush(std::uint64_t now_us) {
   }
   if (error) {
     committed = false;
-    if (log_limit_.admit("commit", now_us) != 0) {
-      spdlog::error("buffer: commit failed, {} events acked busy: {}", pending_.size(),
-                    error->message);
+    ++failed_commits_;
+    if (const std::uint64_t n = log_limit_.admit("commit", now_us); n != 0) {
+      spdlog::error("buffer: commit failed ({}x since last report), {} events acked busy: {}", n,
+                    pending_.size(), error->message);
     }
+  } else if (failed_commits_ != 0) {
+    spdlog::info("buffer: commits succeed again after {} failed (their events were acked busy)",
+                 failed_commits_);
+    failed_commits_ = 0;
   }
   send_acks(committed);
   pending_.clear();

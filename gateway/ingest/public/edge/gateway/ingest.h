@@ -154,6 +154,7 @@ class Ingest {
   flatbuffers::FlatBufferBuilder ack_builder_;
   std::vector<std::uint8_t> ack_frame_;
   CommitObserver commit_observer_;
+  std::uint64_t failed_commits_ = 0;  // in a row; the first success after them is logged
 };
 
 }  // namespace edge::gateway
