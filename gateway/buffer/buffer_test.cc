@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <sys/stat.h>
 #include <vector>
 
 #include "edge/gateway/temp_dir.h"
@@ -524,6 +525,50 @@ TEST(BufferRateLog, ABufferFromBeforeTheMetaDatabaseStillOpensReadOnly) {
   const BufferStats s = stats_of(*reader);
   EXPECT_EQ(s.events, 0U);
   EXPECT_FALSE(s.rate_log);
+}
+
+// The buffer holds every event and device identity on disk: nobody but the gateway's user may
+// read it, whatever umask the daemon was started with (the systemd unit sets UMask=0077; a
+// shell may have 000). Sets the process umask for the test and restores it.
+class BufferPermissions : public testing::Test {
+ protected:
+  void SetUp() override { old_umask_ = ::umask(0); }
+  void TearDown() override { ::umask(old_umask_); }
+  static unsigned mode_of(const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 07777U;
+  }
+
+ private:
+  mode_t old_umask_ = 0;
+};
+
+TEST_F(BufferPermissions, ANewDirectoryIs0700AndItsFiles0600UnderAPermissiveUmask) {
+  TempDir dir;
+  BufferOptions o = small(dir);
+  o.dir = dir.path() + "/state";
+  auto buffer = open_buffer(o);
+  ASSERT_TRUE(buffer);
+  ASSERT_FALSE(buffer->begin().has_value());
+  ASSERT_EQ(buffer->add_event({0xA1, 1, 0}, payload(0), 1), Disposition::kStored);
+  ASSERT_FALSE(buffer->commit().has_value());
+  EXPECT_EQ(mode_of(o.dir), 0700U);
+  EXPECT_EQ(mode_of(o.dir + "/data.mdb"), 0600U);
+  EXPECT_EQ(mode_of(o.dir + "/lock.mdb"), 0600U);
+}
+
+TEST_F(BufferPermissions, AnExistingLooseDirectoryIsTightenedTo0700AtOpen) {
+  TempDir dir;
+  BufferOptions o = small(dir);
+  o.dir = dir.path() + "/state";
+  ASSERT_EQ(::mkdir(o.dir.c_str(), 0777), 0);
+  ASSERT_EQ(mode_of(o.dir), 0777U) << "the umask was not 000";
+  auto buffer = open_buffer(o);
+  ASSERT_TRUE(buffer);
+  EXPECT_EQ(mode_of(o.dir), 0700U);
+  EXPECT_EQ(mode_of(o.dir + "/data.mdb"), 0600U);
+  EXPECT_EQ(mode_of(o.dir + "/lock.mdb"), 0600U);
 }
 
 }  // namespace

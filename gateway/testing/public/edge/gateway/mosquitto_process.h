@@ -43,11 +43,13 @@ inline bool loopback_port_open(std::uint16_t port) {
 
 class MosquittoProcess {
  public:
-  /// Writes a config for `port` into `dir`; start() runs it.
-  MosquittoProcess(const std::string& dir, std::uint16_t port) : port_(port) {
+  /// Writes a config for `port` into `dir`, with `extra_config` lines appended; start() runs it.
+  MosquittoProcess(const std::string& dir, std::uint16_t port, const std::string& extra_config = "")
+      : port_(port) {
     conf_ = dir + "/mosquitto-" + std::to_string(port) + ".conf";
     std::ofstream(conf_) << (::getuid() == 0 ? "user root\n" : "") << "listener " << port
-                         << " 127.0.0.1\nallow_anonymous true\npersistence false\n";
+                         << " 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                         << extra_config;
   }
   ~MosquittoProcess() { stop(); }
   MosquittoProcess(const MosquittoProcess&) = delete;
