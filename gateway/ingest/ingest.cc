@@ -211,11 +211,15 @@ void Ingest::flush(std::uint64_t now_us) {
     if (const std::uint64_t n = log_limit_.admit("commit", now_us); n != 0) {
       spdlog::error("buffer: commit failed ({}x since last report), {} events acked busy: {}", n,
                     pending_.size(), error->message);
+      commit_failure_logged_ = true;
     }
-  } else if (failed_commits_ != 0) {
+  } else if (commit_failure_logged_) {
+    // One line per logged failure line (so as rate-limited), and the log's last word on the
+    // commits is always the current one.
     spdlog::info("buffer: commits succeed again after {} failed (their events were acked busy)",
                  failed_commits_);
     failed_commits_ = 0;
+    commit_failure_logged_ = false;
   }
   send_acks(committed);
   pending_.clear();

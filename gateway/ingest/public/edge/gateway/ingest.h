@@ -154,7 +154,8 @@ class Ingest {
   flatbuffers::FlatBufferBuilder ack_builder_;
   std::vector<std::uint8_t> ack_frame_;
   CommitObserver commit_observer_;
-  std::uint64_t failed_commits_ = 0;  // in a row; the first success after them is logged
+  std::uint64_t failed_commits_ = 0;    // since the last "commits succeed again" line
+  bool commit_failure_logged_ = false;  // since then; the next success is logged
 };
 
 }  // namespace edge::gateway
