@@ -3,9 +3,10 @@
 
 1. Broker down, a device sends more than fits: the commits fail (LMDB reports the short write
    as EIO, the next as ENOSPC), the device is acked busy and keeps its events; a device that
-   comes later gets no ring's worth in either. The gateway stays up, logs it once per interval naming the directory
-   and the free space ("disk full"), and exposes it: edge_buffer_commit_failing 1,
-   edge_buffer_commit_failures_total counting, `edgectl health` failing its commit check.
+   comes later gets no ring's worth in either. The gateway stays up, logs it once per interval
+   naming the directory and the free space ("disk full"), and exposes it:
+   edge_buffer_commit_failing 1, edge_buffer_commit_failures_total counting, `edgectl health`
+   failing its commit check.
 2. Broker up, the filesystem still full: forwarding goes on (deleting what the broker
    acknowledged needs only pages LMDB already has), every event buffered before the disk
    filled is forwarded, and the pages it frees take the devices' held events: both finish.

@@ -88,7 +88,8 @@ def plan_device(rng, boots):
 
 class RebootStorm(FaultCase):
     def test_no_duplicate_ids_gaps_exact_nothing_acked_lost(self):
-        seed = int(os.environ.get("EDGE_FAULT_SEED", "") or random.SystemRandom().randrange(1 << 32))
+        seed = int(os.environ.get("EDGE_FAULT_SEED", "")
+                   or random.SystemRandom().randrange(1 << 32))
         rng = random.Random(seed)
         plans = {0x5700 + i: plan_device(rng, BOOTS) for i in range(DEVICES)}
         print(f"\nreboot storm: seed {seed} (EDGE_FAULT_SEED={seed} repeats the plan), "
