@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <utility>
 
 namespace edge::gateway {
 
@@ -30,7 +29,8 @@ const char* to_string(AuthRefusal why) {
   return "refused";
 }
 
-LinkAuth::LinkAuth(std::string token) : expected_(std::string(kAuthLinePrefix) + token) {}
+LinkAuth::LinkAuth(std::string_view token)
+    : expected_(std::string(kAuthLinePrefix) + std::string(token)) {}
 
 bool LinkAuth::matches(std::string_view received) const {
   // Both sides zero-padded to the line bound and compared byte for byte without an early exit,

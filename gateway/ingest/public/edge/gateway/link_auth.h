@@ -47,7 +47,7 @@ enum class AuthRefusal {
 class LinkAuth {
  public:
   /// `token` must pass check_token (the daemon checks it at start).
-  explicit LinkAuth(std::string token);
+  explicit LinkAuth(std::string_view token);
 
   /// One connection's progress through its auth line.
   class Line {
