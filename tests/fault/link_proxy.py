@@ -1,4 +1,5 @@
 """A TCP proxy between a device (edge-devsim --connect tcp:...) and the gateway's TCP listener
+(LinkProxy), or a pty pair between a device's pty and the gateway's serial port (PtyLinkProxy),
 that damages the link at a configured per-byte rate: noise bytes inserted, bytes dropped, single
 bits flipped. Seeded (the seed is printed), and it counts what it injected.
 
@@ -13,7 +14,7 @@ with probability 2^-32). Sent segments equal to a received one arrive intact; em
 inserted next to a delimiter) are ignored by the decoder. Segments still open when the connection
 closes are not counted: the receiver never sees their end either.
 
-Standard library only. Used in-process by tests/fault/test_link_faults.py, or on its own:
+Standard library only. Used in-process by tests/fault/test_link_faults.py, or (TCP) on its own:
 
     python3 link_proxy.py --upstream 127.0.0.1:7700 --listen 127.0.0.1:7701 \\
         --noise 1e-3 --drop 0 --flip 0 --seed 42 [--up-only]
@@ -23,13 +24,18 @@ or SIGINT, one JSON line of counts."""
 
 import argparse
 import collections
+import errno
 import json
 import math
+import os
 import random
+import select
 import signal
 import socket
 import sys
 import threading
+import time
+import tty
 
 KINDS = ("noise", "drop", "flip")
 
@@ -270,6 +276,113 @@ class LinkProxy:
             if last:  # both directions ended: the connection is over
                 src.close()
                 dst.close()
+
+
+class PtyLinkProxy:
+    """The same on a serial link: between a device's pty (edge-devsim --pty-link DEVICE_PATH,
+    opened here raw once the device has made it) and a pty this proxy makes, whose slave
+    GATEWAY_PATH links to (the gateway's --serial port). One link, so one generator per
+    direction; counts as LinkProxy.totals(). idle() once the device's side is gone (the device
+    exited) and everything it sent was written on. A tty has no end of stream: the gateway keeps
+    its port open until close()."""
+
+    def __init__(self, device_path, gateway_path, rates, seed, down_rates="same"):
+        self.device_path = device_path
+        self.gateway_path = gateway_path
+        self.rates = dict(rates)
+        self.down_rates = self.rates if down_rates == "same" else dict(down_rates or {})
+        self.seed = seed
+        self.directions = {"up": [Direction(self.rates, random.Random(f"{seed}/0/up"))],
+                           "down": [Direction(self.down_rates, random.Random(f"{seed}/0/down"))]}
+        self.lock = threading.Lock()
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)  # kept open: no echo or hangup before and between gateway opens
+        os.set_blocking(self.master, False)
+        if os.path.lexists(gateway_path):
+            os.unlink(gateway_path)
+        os.symlink(os.ttyname(self.slave), gateway_path)
+        self.done = threading.Event()
+        self.stop = threading.Event()
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def describe(self):
+        return (f"link-proxy: {self.device_path} -> pty {self.gateway_path}, seed {self.seed}, "
+                f"up {self.rates}, down {self.down_rates}")
+
+    def idle(self):
+        return self.done.is_set()
+
+    totals = LinkProxy.totals
+    summary = LinkProxy.summary
+    connections = 1
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if os.path.islink(self.gateway_path):
+            os.unlink(self.gateway_path)
+
+    def _run(self):
+        device = None
+        try:
+            while device is None and not self.stop.is_set():
+                try:
+                    device = os.open(self.device_path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+                except FileNotFoundError:
+                    time.sleep(0.01)
+            if device is None:
+                return
+            tty.setraw(device)
+            up, down = self.directions["up"][0], self.directions["down"][0]
+            to_gateway, to_device = bytearray(), bytearray()
+            device_open = True
+            while not self.stop.is_set():
+                if not device_open and not to_gateway:
+                    self.done.set()
+                    time.sleep(0.05)
+                    continue
+                readers = [self.master] + ([device] if device_open else [])
+                writers = ([self.master] if to_gateway else []) + \
+                    ([device] if to_device and device_open else [])
+                readable, writable, _ = select.select(readers, writers, [], 0.05)
+                for fd in readable:
+                    try:
+                        data = os.read(fd, 65536)
+                    except BlockingIOError:
+                        continue
+                    except OSError as e:  # EIO: the other side of that pty is closed
+                        if e.errno != errno.EIO:
+                            raise
+                        data = b""
+                    if fd == device and not data:  # EIO or end of file: the device is gone
+                        device_open = False
+                    elif fd == device:
+                        to_gateway += up.pass_through(data)
+                    elif fd == self.master and data and device_open:
+                        to_device += down.pass_through(data)
+                for fd, pending in ((self.master, to_gateway), (device, to_device)):
+                    if fd in writable and pending:
+                        try:
+                            del pending[:os.write(fd, pending)]
+                        except BlockingIOError:
+                            pass
+                        except OSError as e:
+                            if e.errno != errno.EIO:
+                                raise
+                            pending.clear()
+        except Exception as e:  # noqa: BLE001  (reported by the test through .error)
+            self.error = e
+            self.done.set()
+        finally:
+            if device is not None:
+                os.close(device)
 
 
 def _address(text):
