@@ -226,13 +226,13 @@ class IngestRateTest : public IngestTest {
 
 TEST_F(IngestRateTest, AtRateAndBurstExactlyTheBucketPlusTheRateIsTakenOverTwoSeconds) {
   // One event every 100 us (10,000 events/s offered, ten times the rate) for 2 s of simulated
-  // time, a commit every 10 ms. Taken by time t: the full bucket (500) plus everything the rate
+  // time, a commit every 100 ms. Taken by time t: the full bucket (500) plus everything the rate
   // refilled by then, floor(1000 * t): the last offer is at t = 1.9999 s.
   constexpr std::uint32_t kOffers = 20'000;
   for (std::uint32_t i = 0; i < kOffers; ++i) {
     const std::uint64_t now_us = 1'000'000 + std::uint64_t{i} * 100U;
     ingest_->on_frame(1, "tcp:flood", batch(0xA1, 1, {i}).bytes(), now_us);
-    if (i % 100 == 99) {
+    if (i % 1000 == 999) {
       ingest_->flush(now_us);
     }
   }
