@@ -271,6 +271,15 @@ static int run(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   ::signal(SIGPIPE, SIG_IGN);
+  // SIGTERM and SIGINT belong to the event loop's signalfd. Blocked here, before the first
+  // thread starts (the metrics server's), so every thread inherits the mask: a thread without
+  // it took SIGTERM's default action and ended the daemon uncleanly (exit 143, no final
+  // commit, no offline status) whenever metrics.listen was set.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   edge::gateway::BufferOptions buffer_options;
   buffer_options.dir = config.state_dir;

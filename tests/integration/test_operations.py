@@ -134,6 +134,18 @@ class MetricsEndpoint(OperationsTestCase):
         self.assertIn("metrics.allow_remote = true", out.stderr)
 
 
+    def test_sigterm_with_the_endpoint_running_stops_cleanly(self):
+        # Regression: the endpoint's server threads started before the event loop blocked
+        # SIGTERM, so one of them took the signal's default action and the daemon died (exit
+        # -15: no final commit, no offline status) instead of stopping. Found by the valgrind
+        # soak of the daemon (tests/soak/test_daemon_valgrind.py).
+        link_port = free_port()
+        gw, port = self.metrics_gateway("--tcp", f"127.0.0.1:{link_port}")
+        self.run_sim(f"tcp:127.0.0.1:{link_port}", "0x5161", "--count", "20")
+        self.assertIn("edge_", scrape(port)[1])
+        self.assertEqual(gw.stop(), 0, gw.log()[-2000:])
+        self.assertIn("finishing the current batch and stopping", gw.log())
+
 class Health(OperationsTestCase):
     def test_healthy_with_the_broker_up_and_the_buffer_low(self):
         broker = Mosquitto(self.workdir).start()
