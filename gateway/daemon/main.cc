@@ -142,11 +142,13 @@ std::optional<ConfigError> apply(GatewayConfig& config, const Overrides& o) {
 }
 
 // A secret named by `key`: refused unless it is a regular file that others cannot read or
-// write (a key that anyone on the box can read is not a secret). Returns the first line when
+// write (a key that anyone on the box can read is not a secret); with `owner_only` (the TLS
+// private key, docs/configuration.md) its group cannot either. Returns the first line when
 // `read` is set, "" otherwise.
 std::variant<std::string, ConfigError> check_secret_file(const std::string& path,
                                                          const std::string& key,
-                                                         const std::string& file, bool read) {
+                                                         const std::string& file, bool read,
+                                                         bool owner_only = false) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return ConfigError{file, key, "cannot open " + path + ": " + std::strerror(errno)};
@@ -158,6 +160,13 @@ std::variant<std::string, ConfigError> check_secret_file(const std::string& path
     return ConfigError{file, key,
                        fmt::format("{} is accessible by other users (mode {:04o}); chmod o-rw it",
                                    path, st.st_mode & 07777U)};
+  }
+  if (owner_only && (st.st_mode & (S_IRGRP | S_IWGRP)) != 0U) {
+    return ConfigError{
+        file, key,
+        fmt::format("{} is accessible by its group (mode {:04o}); a private key is for its owner "
+                    "only: chmod go-rw it",
+                    path, st.st_mode & 07777U)};
   }
   if (!read) {
     return std::string();
@@ -238,7 +247,8 @@ static int run(int argc, char** argv) {
   }
   if (!config.upstream.tls_key_file.empty()) {
     auto checked =
-        check_secret_file(config.upstream.tls_key_file, "upstream.tls.key_file", origin, false);
+        check_secret_file(config.upstream.tls_key_file, "upstream.tls.key_file", origin, false,
+                          /*owner_only=*/true);
     if (auto* error = std::get_if<ConfigError>(&checked)) {
       std::fprintf(stderr, "%s\n", error->to_string().c_str());
       return 2;

@@ -424,6 +424,85 @@ class Tls(ForwardTestCase):
         self.assertIn("upstream.password_file", out.stderr)
         self.assertIn("0644", out.stderr)
 
+    def test_a_key_file_others_or_its_group_can_access_is_refused_at_start(self):
+        # The private key is for its owner only (docs/configuration.md); the password file may
+        # be group-readable (root:edge-gateway 0640), the key may not. Refused before the buffer
+        # is created, naming the key, the file and its mode, and never showing its content.
+        p = self.pki.path
+        with open(p("client.key")) as f:
+            key_text = f.read()
+        for mode in (0o644, 0o604, 0o640, 0o620):
+            loose = os.path.join(self.workdir, f"client-{mode:o}.key")
+            with open(loose, "w") as f:
+                f.write(key_text)
+            os.chmod(loose, mode)
+            config = self.config({"uri": f'"ssl://127.0.0.1:{self.tls_port}"',
+                                  "tls": {"ca_file": f'"{p("ca.pem")}"',
+                                          "cert_file": f'"{p("client.pem")}"',
+                                          "key_file": f'"{loose}"'}}, name=f"gw-{mode:o}.toml")
+            state = os.path.join(self.workdir, f"state-{mode:o}")
+            out = subprocess.run([binary("edge-gatewayd"), "-c", config, "--state-dir", state,
+                                  "--tcp", f"127.0.0.1:{free_port()}"],
+                                 capture_output=True, text=True, timeout=10)
+            self.assertEqual(out.returncode, 2, f"mode {mode:04o}: {out.stderr}")
+            self.assertIn("key 'upstream.tls.key_file'", out.stderr)
+            self.assertIn(f"{loose} is accessible by", out.stderr)
+            self.assertIn(f"(mode {mode:04o})", out.stderr)
+            self.assertFalse(os.path.exists(state), "the buffer was opened before the check")
+            for line in key_lines(key_text):
+                self.assertNotIn(line, out.stdout + out.stderr)
+
+    def test_secrets_never_reach_the_log_even_at_trace_level(self):
+        # At trace level, through a whole session each: the MQTT password (a right one, in a
+        # group-readable file, and a refused one), the ingest token, the client key's content.
+        token = "tok-" + os.urandom(12).hex()
+        token_file = secret(self.workdir, "ingest.token", token)
+        good = secret(self.workdir, "good.pw", "right-password")
+        os.chmod(good, 0o640)  # group access is allowed for the password file
+        bad = secret(self.workdir, "bad.pw", "wrong-password")
+        p = self.pki.path
+        with open(p("client.key")) as f:
+            key_text = f.read()
+        logs = []
+
+        def run(name, upstream, deliver):
+            port = free_port()
+            config = os.path.join(self.workdir, f"{name}.toml")
+            with open(config, "w") as f:
+                f.write(f'[gateway]\nlog_level = "trace"\n'
+                        f'[[ingest.tcp]]\nlisten = "127.0.0.1:{port}"\n'
+                        f'token_file = "{token_file}"\n')
+            with open(self.config(upstream, name=f"{name}-upstream.toml")) as f:
+                with open(config, "a") as out:
+                    out.write(f.read())
+            gw = GatewayWithLog(self.workdir, ["-c", config], f"gateway-{name}.log")
+            self.gateways.append(gw)
+            gw.start()
+            if deliver:
+                sub = self.subscriber(40, name=f"{name}-sub")
+                acked = self.devices(port, 20, 2, "--token-file", token_file)
+                self.assert_delivered(sub, acked, gw)
+            else:
+                self.devices(port, 5, 1, "--token-file", token_file)
+                wait_for(lambda: "refused the connection" in gw.log(), 10, "the refusal")
+            self.assertEqual(gw.stop(), 0)
+            logs.append((name, gw.log()))
+
+        run("password", {"uri": f'"tcp://127.0.0.1:{self.pw_port}"', "username": '"gw"',
+                         "password_file": f'"{good}"'}, True)
+        run("refused", {"uri": f'"tcp://127.0.0.1:{self.pw_port}"', "username": '"gw"',
+                        "password_file": f'"{bad}"', "backoff_max_ms": 20000}, False)
+        run("tls", {"uri": f'"ssl://127.0.0.1:{self.tls_port}"',
+                    "tls": {"ca_file": f'"{p("ca.pem")}"', "cert_file": f'"{p("client.pem")}"',
+                            "key_file": f'"{p("client.key")}"'}}, True)
+        for name, log in logs:
+            # The debug line of the token check is there: the level took effect.
+            self.assertIn(" debug ", log, f"{name}: nothing below info was logged")
+            self.assertIn("token accepted", log, name)
+            for text in ("right-password", "wrong-password", token, *key_lines(key_text)):
+                self.assertNotIn(text, log, f"{name}: a secret was logged")
+        print(f"\ntrace logs of {len(logs)} sessions ({sum(len(l) for _, l in logs)} bytes): "
+              "no password, token or key line in them")
 
 class RabbitMqBroker(ForwardTestCase):
     """RabbitMQ's MQTT plugin (3.1.1 only in Debian 12's 3.10) as a second broker."""
@@ -448,6 +527,23 @@ class RabbitMqBroker(ForwardTestCase):
         status = retained(rabbit.mqtt_port, "edge/gw-rabbit/status", "-V", "mqttv311")
         self.assertIsNotNone(status, "the retained birth message")
         self.assertEqual(status["state"], "online")
+
+
+# Helpers of Tls's secret tests (appended here, after the suites that use them).
+from harness import Gateway  # noqa: E402
+
+
+def key_lines(pem):
+    """The base64 lines of a PEM key (what a log must never show)."""
+    return [l for l in pem.splitlines() if l and not l.startswith("-----")]
+
+
+class GatewayWithLog(Gateway):
+    """A gateway with its own log file and state directory (several run one after another)."""
+
+    def __init__(self, workdir, args, log_name):
+        super().__init__(workdir, args, log_name)
+        self.state_dir = os.path.join(workdir, "state-" + log_name.split(".")[0])
 
 
 if __name__ == "__main__":
