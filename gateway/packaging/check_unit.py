@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks edge-gatewayd.service: the hardening it promises is there, and systemd itself accepts
-the unit (`systemd-analyze verify`, which must be installed: scripts/setup installs systemd).
+the unit (`systemd-analyze verify`, which must be installed: scripts/setup installs systemd),
+and the dedicated user it runs as is declared in edge-gateway.sysusers beside it.
 
     check_unit.py UNIT EDGE_GATEWAYD
 
@@ -17,6 +18,8 @@ import tempfile
 # key -> the value it must have ("" for an empty assignment), or None for "present".
 REQUIRED = {
     "User": "edge-gateway",
+    "Group": "edge-gateway",
+    "UMask": "0077",
     "SupplementaryGroups": "dialout",
     "StateDirectory": "edge-gateway",
     "StateDirectoryMode": "0700",
@@ -64,6 +67,21 @@ def main():
             problems.append(f"{key}= missing")
         elif want is not None and want not in keys[key]:
             problems.append(f"{key}= is {keys[key]!r}, expected {want!r}")
+
+    # The dedicated user exists: edge-gateway.sysusers (beside the unit) declares the unit's
+    # User= as a system user ("u NAME ...") and its SupplementaryGroups= memberships ("m").
+    sysusers = os.path.join(os.path.dirname(os.path.abspath(unit)), "edge-gateway.sysusers")
+    declared = set()
+    if os.path.exists(sysusers):
+        with open(sysusers) as f:
+            declared = {tuple(line.split()[:3]) for line in f
+                        if line.strip() and not line.startswith("#")}
+    for user in keys.get("User", []):
+        if not any(d[:2] == ("u", user) for d in declared):
+            problems.append(f"User={user} is not declared in {sysusers} (u {user} ...)")
+        for group in " ".join(keys.get("SupplementaryGroups", [])).split():
+            if ("m", user, group) not in declared:
+                problems.append(f"{sysusers}: no 'm {user} {group}' for SupplementaryGroups=")
 
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
