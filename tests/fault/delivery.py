@@ -1,23 +1,25 @@
 """What the fault loops need around the gateway: a broker that can keep a subscriber's session
 through its own SIGKILL, a subscriber that records every delivery, a fleet of simulated devices
 that resend, and the tally of acked against delivered. Standard library only, like the
-integration suites (whose harness this reuses)."""
+integration suites (whose harness this reuses, through faultkit)."""
 
 import os
 import random
 import socket
 import struct
-import sys
 import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from harness import GatewayTestCase, Mosquitto, stats, wait_for  # noqa: E402
-from mqtt_tap import _event_id, _packets, _varint as _read_varint  # noqa: E402
+import faultkit
+from faultkit import Mosquitto, stats, wait_for
+from mqtt_tap import _event_id, _packets, _varint as _read_varint
 
 
-class FaultCase(GatewayTestCase):
+class FaultCase(faultkit.FaultCase):
+    """faultkit's (a gateway test with a plain Mosquitto, self.broker, not started) with seeded
+    fault points and a broker with persistence."""
+
     def seeded_random(self):
         """A random.Random for the fault points; EDGE_FAULT_SEED=N replays a run (the seed is
         printed, and kept in self.seed for the report)."""
@@ -26,6 +28,19 @@ class FaultCase(GatewayTestCase):
         print(f"\n{self.id()}: seed {self.seed} (replay with EDGE_FAULT_SEED={self.seed})",
               flush=True)
         return random.Random(self.seed)
+
+    def assert_drained_account(self, gw, acked):
+        """The gateway's own account after the drain (its counters are committed with the data
+        they count, so they survive kills): nothing left, everything it stored forwarded and at
+        least every acked event stored, nothing dropped. Returns the counters."""
+        buffer = stats(gw.state_dir)
+        counters = buffer["counters"]
+        self.assertEqual(buffer["events"], 0, buffer)
+        self.assertEqual(counters.get("forwarded"), counters.get("stored"), counters)
+        self.assertGreaterEqual(counters.get("stored", 0), len(acked), counters)
+        for dropped in ("dropped_oldest", "map_full", "ring_dropped", "expired"):
+            self.assertEqual(counters.get(dropped, 0), 0, counters)
+        return counters
 
     def tearDown(self):
         # What the test registered (subscriber, broker) stops before the gateways, devices and

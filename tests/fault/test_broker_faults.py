@@ -35,34 +35,13 @@ acknowledged): it reported 9 events lost by the gateway in 10 kills.
 The stall: nothing dies, so nothing may be lost at all: every acked event must arrive."""
 
 import os
-import re
 import signal
 import time
 import unittest
-import urllib.request
 
 from delivery import FaultCase, Fleet, SessionSubscriber, drain
-from harness import free_port, stats, wait_for
-from mqtt_tap import MqttTap
+from faultkit import MqttTap, free_port, scrape, stats, wait_for
 from report import record, scale
-
-
-def upstream_config(workdir, **upstream):
-    path = os.path.join(workdir, "gw.toml")
-    with open(path, "w") as f:
-        f.write("[upstream]\n")
-        f.writelines(f"{key} = {value}\n" for key, value in upstream.items())
-    return path
-
-
-def metric(port, name):
-    """One unlabelled sample of the gateway's /metrics."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
-    if found is None:
-        raise AssertionError(f"{name} not in /metrics")
-    return float(found.group(1))
 
 
 class BrokerFaultCase(FaultCase):
@@ -72,17 +51,12 @@ class BrokerFaultCase(FaultCase):
         self.addCleanup(self.sub.close)
         self.metrics_port = free_port()
         port = free_port()
-        self.gw = self.gateway("-c", upstream_config(self.workdir, **upstream), "--tcp",
+        config = self.write_config("[upstream]\n" +
+                                   "".join(f"{key} = {value}\n" for key, value in upstream.items()))
+        self.gw = self.gateway("-c", config, "--tcp",
                                f"127.0.0.1:{port}", "--metrics",
                                f"127.0.0.1:{self.metrics_port}")
         self.fleet = Fleet(self, port, 2, 400, 0xF200)
-
-    def counters(self):
-        counters = stats(self.gw.state_dir)["counters"]
-        for dropped in ("dropped_oldest", "map_full", "ring_dropped", "expired"):
-            self.assertEqual(counters.get(dropped, 0), 0, counters)
-        self.assertEqual(counters.get("forwarded"), counters.get("stored"), counters)
-        return counters
 
 
 class BrokerKillLoop(BrokerFaultCase):
@@ -126,9 +100,9 @@ class BrokerKillLoop(BrokerFaultCase):
                          f"PUBACK: {sorted(lost_by_gateway)[:20]}\n{self.gw.log()[-3000:]}")
         self.assertTrue(self.gw.alive(), self.gw.log()[-3000:])
         self.assertGreaterEqual(self.gw.log().count("connection lost"), self.KILLS)
-        self.assertGreaterEqual(metric(self.metrics_port, "edge_upstream_connects_total"),
+        self.assertGreaterEqual(scrape(self.metrics_port)["edge_upstream_connects_total"],
                                 self.KILLS + 1)
-        counters = self.counters()
+        counters = self.assert_drained_account(self.gw, acked)
         print(f"broker SIGKILL x{self.KILLS}: {len(acked)} acked, {len(acked & unique)} "
               f"delivered, 0 lost by the gateway, {len(lost_by_broker)} lost by the broker, "
               f"{duplicates} duplicates; counters {counters}")
@@ -152,7 +126,7 @@ class BrokerStall(BrokerFaultCase):
         self.addCleanup(lambda: broker.proc.send_signal(signal.SIGCONT))
         self.start(broker.port, uri=f'"tcp://127.0.0.1:{broker.port}"',
                    keep_alive_s=self.KEEP_ALIVE_S, backoff_min_ms=100, backoff_max_ms=1000)
-        wait_for(lambda: metric(self.metrics_port, "edge_upstream_connected") == 1, 10,
+        wait_for(lambda: scrape(self.metrics_port)["edge_upstream_connected"] == 1, 10,
                  "the gateway to connect")
         time.sleep(1)  # forwarding
         lost_before = self.gw.log().count("connection lost")
@@ -162,14 +136,14 @@ class BrokerStall(BrokerFaultCase):
         wait_for(lambda: self.gw.log().count("connection lost") > lost_before,
                  self.NOTICE_BOUND_S, "the gateway to notice the stalled broker")
         noticed_s = time.monotonic() - stopped
-        wait_for(lambda: metric(self.metrics_port, "edge_upstream_connected") == 0, 2,
+        wait_for(lambda: scrape(self.metrics_port)["edge_upstream_connected"] == 0, 2,
                  "the metrics to show the connection down")
         time.sleep(self.HOLD_AFTER_S)
         stall_s = time.monotonic() - stopped
         backlog = stats(self.gw.state_dir)["events"]
         broker.proc.send_signal(signal.SIGCONT)
         resumed = time.monotonic()
-        wait_for(lambda: metric(self.metrics_port, "edge_upstream_connected") == 1, 30,
+        wait_for(lambda: scrape(self.metrics_port)["edge_upstream_connected"] == 1, 30,
                  "the gateway to reconnect")
         reconnect_s = time.monotonic() - resumed
         time.sleep(1)
@@ -182,8 +156,8 @@ class BrokerStall(BrokerFaultCase):
                f"{backlog} at the end of the stall")
         self.assertEqual(missing, set(), f"acked but never delivered: {sorted(missing)[:20]}")
         self.assertGreater(backlog, 0, "the devices kept sending during the stall")
-        self.assertGreaterEqual(metric(self.metrics_port, "edge_upstream_connects_total"), 2)
-        self.counters()
+        self.assertGreaterEqual(scrape(self.metrics_port)["edge_upstream_connects_total"], 2)
+        self.assert_drained_account(self.gw, acked)
         print(f"broker stall {stall_s:.1f} s: noticed after {noticed_s:.1f} s, reconnected "
               f"{reconnect_s:.1f} s after SIGCONT, {len(acked)} acked, all delivered, "
               f"{duplicates} duplicates")
