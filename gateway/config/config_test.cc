@@ -546,7 +546,11 @@ TEST(ConfigParse, TableHeadersThatTripTomlppsAssertionAreSyntaxErrors) {
 // string): undefined behaviour in every build. Such text is refused before toml++ sees it.
 TEST(ConfigParse, NonAsciiOutsideStringsIsRefusedBeforeTomlppSeesIt) {
   for (const char* text : {"[[ingest.tcp]]\nlist\xef\xbb\xba = 1\n", "a = 1 \xc3\xa9\n", "\xcc\xaa",
-                           "s = \"\"\"\\\n\xc2\xa7\"\"\"\n", " \"\"\"\"\\\xc2\xa7\"\x02\""}) {
+                           "s = \"\"\"\\\n\xc2\xa7\"\"\"\n", " \"\"\"\"\\\xc2\xa7\"\x02\"",
+                           // A quote inside a bare value opens no string: toml++ reads on.
+                           "i=0dds=\"\xef\xb4\xbf"
+                           "ed",
+                           "a = [1\"\xc3\xa9\"]\n"}) {
     const ConfigError error = parse_error(text);
     EXPECT_EQ(error.key, "");
     EXPECT_NE(error.message.find("non-ASCII"), std::string::npos) << error.to_string();
@@ -555,6 +559,15 @@ TEST(ConfigParse, NonAsciiOutsideStringsIsRefusedBeforeTomlppSeesIt) {
   const ConfigError where = parse_error("# caf\xc3\xa9\n[gateway]\nid = \"gw\" \xc2\xa0\n");
   EXPECT_EQ(where.line, 3U);
   EXPECT_EQ(where.column, 11U);
+}
+
+TEST(ConfigParse, NonAsciiInStringsInArraysAndInlineTablesPassesTheCheck) {
+  for (const char* text :
+       {"a = [\"\xc3\xa9\", {b = \"\xc3\xa9\", \"c\" = '\xc3\xa9'}]\n",
+        "a = [\n  1,\n  \"\xc3\xa9\",\n]\n", "[\"\xc3\xa9\".b]\n", "a.\"\xc3\xa9\" = 1\n"}) {
+    const ConfigError error = parse_error(text);
+    EXPECT_EQ(error.message.find("non-ASCII"), std::string::npos) << error.to_string();
+  }
 }
 
 TEST(ConfigParse, NonAsciiInStringsAndCommentsIsStillAccepted) {

@@ -1,6 +1,7 @@
 #include "toml_guard.h"
 
 #include <cstddef>
+#include <string>
 
 namespace edge::gateway::toml_guard {
 namespace {
@@ -29,13 +30,26 @@ std::optional<Refusal> check(std::string_view text) {
   State state = State::kNormal;
   std::uint32_t line = 1;
   std::size_t line_start = 0;
-  // A quote opens a string only where TOML has one: a key at the start of a line or after '.',
-  // a value after '=', an array or inline-table element after '[', '{' or ','. Elsewhere
-  // ("-\"x\"") toml++ scans it as part of a bare value, and so does this check.
-  char last = '\n';        // the last character outside strings, comments and whitespace
-  bool line_empty = true;  // no such character yet on this line
+  // Outside strings and comments the check follows TOML's structure just far enough to know
+  // where toml++ sees a string: a quote opens one where a key or a value starts, never inside a
+  // bare value (`-"x"`, `0dds="x"`: toml++ reads those to the next terminator as one bare value,
+  // classifying every character on the way, non-ASCII ones included).
+  bool key_context = true;  // a key may start here: a line's start, after '{' or ',' in '{}'
+  bool in_bare = false;     // inside a bare value, up to whitespace, ',', ']', '}' or '#'
+  std::string open;         // the '[' and '{' not yet closed, innermost last
+  char last = '\n';         // the last character outside strings, comments and whitespace
+  bool line_empty = true;   // no such character yet on this line
   const auto refusal = [&](std::size_t at, const char* message) {
     return Refusal{line, static_cast<std::uint32_t>(at - line_start + 1), message};
+  };
+  const auto open_string = [&](std::size_t& i, char quote) {
+    const std::size_t quotes = run_of(text, i, quote);
+    if (quotes >= 3) {
+      state = quote == '"' ? State::kMultiBasic : State::kMultiLiteral;
+      i += 2;
+    } else {
+      state = quote == '"' ? State::kBasic : State::kLiteral;
+    }
   };
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -43,36 +57,63 @@ std::optional<Refusal> check(std::string_view text) {
       ++line;
       line_start = i + 1;
       line_empty = true;
+      in_bare = false;
+      key_context = open.empty() || open.back() == '{';
       if (state != State::kMultiBasic && state != State::kMultiLiteral) {
         state = State::kNormal;  // comments end here; a one-line string left open is toml++'s error
       }
       continue;
     }
     switch (state) {
-      case State::kNormal:
+      case State::kNormal: {
         if (c == ' ' || c == '\t' || c == '\r') {
+          in_bare = false;
           break;
+        }
+        if (is_non_ascii(c)) {
+          return refusal(i, "a non-ASCII character outside a string or comment");
         }
         if (c == '#') {
           state = State::kComment;
-        } else if ((c == '"' || c == '\'') &&
-                   (line_empty || std::string_view("=[{,.").find(last) != std::string_view::npos)) {
-          last = c;
-          line_empty = false;
-          const std::size_t quotes = run_of(text, i, c);
-          if (quotes >= 3) {
-            state = c == '"' ? State::kMultiBasic : State::kMultiLiteral;
-            i += 2;
-          } else {
-            state = c == '"' ? State::kBasic : State::kLiteral;
-          }
-        } else if (is_non_ascii(c)) {
-          return refusal(i, "a non-ASCII character outside a string or comment");
-        } else {
-          last = c;
-          line_empty = false;
+          in_bare = false;
+          break;
         }
+        const bool structural = c == ',' || c == ']' || c == '}';
+        if (in_bare && !structural) {
+          last = c;  // more of the bare value, quotes included
+          break;
+        }
+        in_bare = false;
+        const bool quote = c == '"' || c == '\'';
+        if (key_context) {
+          if (quote &&
+              (line_empty || std::string_view(".[{,").find(last) != std::string_view::npos)) {
+            open_string(i, c);
+          } else if (c == '=') {
+            key_context = false;
+          } else if (c == '[') {
+            open.push_back(c);  // a table header
+          } else if (c == ']' && !open.empty()) {
+            open.pop_back();
+          }
+        } else if (quote) {
+          open_string(i, c);
+        } else if (c == '[' || c == '{') {
+          open.push_back(c);
+          key_context = c == '{';
+        } else if (c == ']' || c == '}') {
+          if (!open.empty()) {
+            open.pop_back();
+          }
+        } else if (c == ',') {
+          key_context = !open.empty() && open.back() == '{';
+        } else {
+          in_bare = true;  // a number, a date, true/false, inf/nan, or toml++'s error
+        }
+        last = c;
+        line_empty = false;
         break;
+      }
       case State::kComment: break;
       case State::kBasic:
         if (c == '\\') {
