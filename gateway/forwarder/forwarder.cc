@@ -234,8 +234,10 @@ std::uint64_t Forwarder::next_backoff_us() {
 void Forwarder::on_lost(std::uint64_t now_us, const std::string& why) {
   if (state_ == State::kConnected) {
     spdlog::warn("upstream {}: connection lost ({}); {} events unacknowledged will be resent",
-                 options_.upstream.uri, why.empty() ? "no reason given" : why, in_flight_.size());
+                 options_.upstream.uri, why.empty() ? "no reason given" : why,
+                 in_flight_.size() + failed_by_drop_);
   }
+  failed_by_drop_ = 0;
   state_ = State::kDisconnected;
   for (Slot& slot : slots_) {
     slot.used = false;  // a late callback no longer matches its generation
@@ -309,6 +311,7 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
       stats_.receive_max = r.receive_max;
       window_ = std::min(up.max_in_flight, v5_ ? r.receive_max : up.max_in_flight);
       backoff_us_ = 0;
+      failed_by_drop_ = 0;
       next_key_ = 0;
       if (up.live_first) {
         live_from_key_ = buffer_.next_key();  // what is buffered now is the backlog
@@ -396,6 +399,7 @@ void Forwarder::on_report(Report& r, std::uint64_t now_us, std::vector<std::uint
       } else if (r.code < 0x80) {
         // Not a refusal: Paho fails what was in flight when the connection drops; the
         // connection_lost report follows and everything unacknowledged is sent again.
+        failed_by_drop_ += slot.keys.size();
         rewind_to(slot.keys.front());
       } else if (permanent_refusal(r.code)) {
         ++stats_.rejected;

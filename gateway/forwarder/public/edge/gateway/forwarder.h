@@ -73,6 +73,7 @@
 // reconnect.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <future>
@@ -238,6 +239,9 @@ class Forwarder {
   std::uint64_t live_key_ = 0;
   std::vector<Slot> slots_;                           // one per possible in-flight message
   std::map<std::uint64_t, std::uint32_t> in_flight_;  // buffer key -> slot
+  // Events Paho failed because the connection dropped, before its connection_lost report
+  // (logged with it: they are resent).
+  std::size_t failed_by_drop_ = 0;
   // Acknowledged (PUBACK or a permanent refusal), not yet deleted: never published again.
   std::vector<std::uint64_t> pending_delete_;
   std::unordered_set<std::uint64_t> deleting_;
