@@ -23,8 +23,7 @@ class FaultCase(faultkit.FaultCase):
     def seeded_random(self):
         """A random.Random for the fault points; EDGE_FAULT_SEED=N replays a run (the seed is
         printed, and kept in self.seed for the report)."""
-        self.seed = int(os.environ.get("EDGE_FAULT_SEED", "0")) or random.SystemRandom().randrange(
-            1, 2**31)
+        self.seed = faultkit.fault_seed()
         print(f"\n{self.id()}: seed {self.seed} (replay with EDGE_FAULT_SEED={self.seed})",
               flush=True)
         return random.Random(self.seed)

@@ -4,6 +4,7 @@ persisted counters and its Prometheus metrics. Standard library only."""
 
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -15,6 +16,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from harness import (GatewayTestCase, Mosquitto, binary, devices, edgectl,  # noqa: E402,F401
                      free_port, stats, wait_for)
 from mqtt_tap import MqttTap  # noqa: E402,F401
+
+
+def fault_seed():
+    """The seed of a run's random fault points: EDGE_FAULT_SEED=N replays a run (every test
+    prints the seed it used), else a fresh one."""
+    text = os.environ.get("EDGE_FAULT_SEED", "")
+    return int(text) if text else random.SystemRandom().randrange(1, 1 << 32)
 
 
 def counter(s, name):

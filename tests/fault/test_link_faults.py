@@ -26,10 +26,9 @@ EDGE_FAULT_SEED=N repeats a run's injections (each run prints its seed); EDGE_FA
 sends more events and adds a harsher rate."""
 
 import os
-import random
 import time
 
-from faultkit import FaultCase, counter, free_port, refused_frames, stats, wait_for
+from faultkit import FaultCase, counter, fault_seed, free_port, refused_frames, stats, wait_for
 from link_proxy import LinkProxy, PtyLinkProxy
 from report import record, scale
 
@@ -39,11 +38,6 @@ EVENTS = scale(500, 4000)  # per run
 RATES = scale((1e-4, 1e-3), (1e-4, 1e-3, 2e-3))
 PTY_RATE = 3e-4  # per byte and kind on the pty
 DEVICE_BASE = 0x1100
-
-
-def seed_for_test():
-    text = os.environ.get("EDGE_FAULT_SEED", "")
-    return int(text) if text else random.SystemRandom().randrange(1 << 32)
 
 
 class LinkRuns:
@@ -133,7 +127,7 @@ class LinkFaultSweep(LinkRuns):
     KIND = None
 
     def test_no_acked_event_lost_every_damaged_frame_counted(self):
-        seed = seed_for_test()
+        seed = fault_seed()
         print(f"\nlink {self.KIND}: seed {seed} (EDGE_FAULT_SEED={seed} repeats it), "
               f"{EVENTS} events per run")
         self.broker.start()
@@ -181,7 +175,7 @@ class Pty(LinkRuns, FaultCase):
     --serial, every kind at once at PTY_RATE per byte each, both directions."""
 
     def test_serial_link_with_every_kind_of_fault(self):
-        seed = seed_for_test()
+        seed = fault_seed()
         print(f"\nlink over a pty: seed {seed} (EDGE_FAULT_SEED={seed} repeats it), "
               f"{EVENTS} events")
         self.broker.start()

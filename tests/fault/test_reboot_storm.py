@@ -28,12 +28,12 @@ device equal the plan's exactly; duplicates the subscriber saw are reported.
 EDGE_FAULT_SEED=N repeats a plan (the seed is printed); EDGE_FAULT_LONG=1 runs more devices and
 boots."""
 
-import os
 import random
 import signal
 import time
 
-from faultkit import FaultCase, counter, devices, free_port, ids_by_device, stats, wait_for
+from faultkit import (FaultCase, counter, devices, fault_seed, free_port, ids_by_device, stats,
+                      wait_for)
 from report import record, scale
 
 DEVICES = scale(3, 4)
@@ -88,8 +88,7 @@ def plan_device(rng, boots):
 
 class RebootStorm(FaultCase):
     def test_no_duplicate_ids_gaps_exact_nothing_acked_lost(self):
-        seed = int(os.environ.get("EDGE_FAULT_SEED", "")
-                   or random.SystemRandom().randrange(1 << 32))
+        seed = fault_seed()
         rng = random.Random(seed)
         plans = {0x5700 + i: plan_device(rng, BOOTS) for i in range(DEVICES)}
         print(f"\nreboot storm: seed {seed} (EDGE_FAULT_SEED={seed} repeats the plan), "
