@@ -8,12 +8,11 @@ import random
 import subprocess
 import sys
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from harness import (GatewayTestCase, Mosquitto, binary, devices, edgectl,  # noqa: E402,F401
+from harness import (GatewayTestCase, Mosquitto, binary, devices, edgectl, scrape,  # noqa: E402,F401
                      free_port, stats, wait_for)
 from mqtt_tap import MqttTap  # noqa: E402,F401
 
@@ -32,14 +31,6 @@ def counter(s, name):
 def refused_frames(s):
     """{reason: count} of the gateway's persisted refusals ("refused.<reason>" counters)."""
     return {k[len("refused."):]: v for k, v in s["counters"].items() if k.startswith("refused.")}
-
-
-def scrape(port):
-    """The gateway's /metrics as {"name{labels}": value}."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-        text = reply.read().decode()
-    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines() if line and not line.startswith("#")}
 
 
 def ids_by_device(ids):

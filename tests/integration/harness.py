@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 from edgepy.console import DeviceConsole  # noqa: E402,F401  (re-exported for the tests)
@@ -87,6 +88,23 @@ def events_of(state_dir, device):
     """The buffered events of `device` (16 hex digits), decoded, in buffer order."""
     lines = edgectl(state_dir, "buffer", "dump", "--json").splitlines()
     return [e["event"] for e in map(json.loads, lines) if e["event"]["device"] == device]
+
+
+def metrics_text(port):
+    """The text of the gateway's http://127.0.0.1:PORT/metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+        return reply.read().decode()
+
+
+def parse_metrics(text):
+    """Prometheus text as {"name" or "name{labels}": value}."""
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def scrape(port):
+    """The gateway's metrics as {"name" or "name{labels}": value}."""
+    return parse_metrics(metrics_text(port))
 
 
 class Devsim:

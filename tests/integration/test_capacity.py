@@ -6,21 +6,13 @@ times over for each full policy, with its counters checked against what the devi
 import os
 import subprocess
 import time
-import urllib.request
 
 from brokers import Mosquitto
-from harness import GatewayTestCase, binary, devices, free_port, stats, wait_for
+from harness import GatewayTestCase, binary, devices, free_port, scrape, stats, wait_for
 
 
 def counter(s, name):
     return s["counters"].get(name, 0)
-
-
-def scrape(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-        text = reply.read().decode()
-    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines() if line and not line.startswith("#")}
 
 
 class OfflineHeadroom(GatewayTestCase):

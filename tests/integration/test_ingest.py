@@ -12,10 +12,9 @@ import socket
 import subprocess
 import time
 import unittest
-import urllib.request
 
-from harness import (Gateway, GatewayTestCase, binary, buffered_ids, devices, free_port, stats,
-                     wait_for)
+from harness import (Gateway, GatewayTestCase, binary, buffered_ids, devices, free_port, scrape,
+                     stats, wait_for)
 
 
 class IngestOverEveryLinkKind(GatewayTestCase):
@@ -264,11 +263,7 @@ def write_secret(path, text, mode=0o600):
 
 def metric(port, name):
     """One sample of http://127.0.0.1:PORT/metrics ("name" or "name{labels}"), 0 if absent."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-        for line in reply.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return scrape(port).get(name, 0.0)
 
 
 def closed_after(sock, timeout):

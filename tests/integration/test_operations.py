@@ -5,22 +5,16 @@ import json
 import os
 import subprocess
 import time
-import urllib.request
 
 from brokers import Mosquitto
-from harness import GatewayTestCase, binary, free_port, stats, wait_for
+from harness import (GatewayTestCase, binary, free_port, metrics_text, parse_metrics, stats,
+                     wait_for)
 
 
 def scrape(port):
     """The samples of http://127.0.0.1:PORT/metrics: {"name" or "name{labels}": value}."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-        text = reply.read().decode()
-    samples = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            series, value = line.rsplit(" ", 1)
-            samples[series] = float(value)
-    return samples, text
+    text = metrics_text(port)
+    return parse_metrics(text), text
 
 
 def health(*args):
