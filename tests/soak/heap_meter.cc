@@ -7,17 +7,6 @@
 #define EDGE_SOAK_HAVE_MEMCHECK 1
 #endif
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define EDGE_SOAK_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define EDGE_SOAK_SANITIZER 1
-#endif
-#endif
-#ifdef EDGE_SOAK_SANITIZER
-#include <sanitizer/allocator_interface.h>
-#endif
-
 namespace edge::soak {
 
 bool under_valgrind() {
@@ -30,10 +19,6 @@ bool under_valgrind() {
 
 std::optional<HeapReading> heap_in_use() {
   HeapReading reading;
-#ifdef EDGE_SOAK_SANITIZER
-  reading.bytes = __sanitizer_get_current_allocated_bytes();
-  reading.source = "sanitizer";
-#else
 #ifdef EDGE_SOAK_HAVE_MEMCHECK
   if (RUNNING_ON_VALGRIND != 0) {
     // Every block not freed is in one of the four leak-check kinds: their sum is the heap in
@@ -53,7 +38,6 @@ std::optional<HeapReading> heap_in_use() {
   // uordblks: chunks in use in every arena; hblkhd: chunks above the mmap threshold.
   reading.bytes = info.uordblks + info.hblkhd;
   reading.source = "mallinfo2";
-#endif
   if (reading.bytes == 0) {
     return std::nullopt;
   }

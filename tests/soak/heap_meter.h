@@ -1,6 +1,6 @@
-// Heap in use, measured the same way whoever owns malloc: glibc (mallinfo2), memcheck (its
-// leak-check tally: valgrind 3.19 does not intercept mallinfo2, which then reports 0), or a
-// sanitizer's allocator.
+// Heap in use, measured whoever owns malloc: glibc (mallinfo2) or memcheck (its leak-check
+// tally: valgrind 3.19 does not intercept mallinfo2, which then reports 0). Sanitizer builds
+// have their own allocator and do not build the soak (tests/CMakeLists.txt).
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@ namespace edge::soak {
 
 struct HeapReading {
   std::uint64_t bytes = 0;  // allocated and not yet freed, all threads
-  std::string source;       // "mallinfo2", "memcheck" or "sanitizer"
+  std::string source;       // "mallinfo2" or "memcheck"
 };
 
 /// The heap in use now. nullopt when no source can tell (a reading of 0 bytes in a process
