@@ -548,8 +548,7 @@ TEST(ConfigParse, NonAsciiOutsideStringsIsRefusedBeforeTomlppSeesIt) {
   for (const char* text : {"[[ingest.tcp]]\nlist\xef\xbb\xba = 1\n", "a = 1 \xc3\xa9\n", "\xcc\xaa",
                            "s = \"\"\"\\\n\xc2\xa7\"\"\"\n", " \"\"\"\"\\\xc2\xa7\"\x02\"",
                            // A quote inside a bare value opens no string: toml++ reads on.
-                           "i=0dds=\"\xef\xb4\xbf\x65\x64",
-                           "a = [1\"\xc3\xa9\"]\n"}) {
+                           "i=0dds=\"\xef\xb4\xbf\x65\x64", "a = [1\"\xc3\xa9\"]\n"}) {
     const ConfigError error = parse_error(text);
     EXPECT_EQ(error.key, "");
     EXPECT_NE(error.message.find("non-ASCII"), std::string::npos) << error.to_string();
