@@ -75,6 +75,16 @@ SimConfig sim_config(std::uint64_t count) {
   return c;
 }
 
+// Runs `sim` over `endpoint` until every event is acked (5 s at most) and expects exit 0.
+void expect_run_until_acked(DeviceSim& sim, Endpoint& endpoint, bool reconnect) {
+  RunOptions options;
+  options.reconnect = reconnect;
+  options.exit_when_acked = true;
+  options.timeout = 5s;
+  std::ostringstream log;
+  EXPECT_EQ(run(sim, endpoint, options, log), kExitOk) << log.str();
+}
+
 TEST(DevsimEndpoint, ParsesEveryForm) {
   EndpointSpec s = parse_endpoint("tcp:127.0.0.1:7000");
   EXPECT_EQ(s.kind, EndpointSpec::Kind::kTcp);
@@ -110,11 +120,7 @@ TEST(DevsimRun, DeliversEverythingOverAUnixSocketAndExitsWhenAcked) {
   });
   DeviceSim sim(sim_config(40), Clock::now());
   const auto endpoint = make_endpoint(parse_endpoint("unix:" + path.string()));
-  RunOptions options;
-  options.exit_when_acked = true;
-  options.timeout = 5s;
-  std::ostringstream log;
-  EXPECT_EQ(run(sim, *endpoint, options, log), kExitOk) << log.str();
+  expect_run_until_acked(sim, *endpoint, false);
   stop = true;
   gateway.join();
   EXPECT_EQ(sim.stats().produced, 40U);
@@ -138,12 +144,7 @@ TEST(DevsimRun, ReconnectsAndResendsWhatWasNotAcked) {
   });
   DeviceSim sim(sim_config(30), Clock::now());
   const auto endpoint = make_endpoint(parse_endpoint("unix:" + path.string()));
-  RunOptions options;
-  options.reconnect = true;
-  options.exit_when_acked = true;
-  options.timeout = 5s;
-  std::ostringstream log;
-  EXPECT_EQ(run(sim, *endpoint, options, log), kExitOk) << log.str();
+  expect_run_until_acked(sim, *endpoint, true);
   stop = true;
   gateway.join();
   EXPECT_EQ(sim.stats().acked, 30U);
@@ -188,12 +189,7 @@ TEST(DevsimRun, TheTokenLineGoesFirstOnEveryLink) {
   const auto endpoint =
       with_first_line(make_endpoint(parse_endpoint("unix:" + path.string())),
                       "EDGE-TOKEN " + read_first_line(token_path.string()) + "\n");
-  RunOptions options;
-  options.reconnect = true;
-  options.exit_when_acked = true;
-  options.timeout = 5s;
-  std::ostringstream log;
-  EXPECT_EQ(run(sim, *endpoint, options, log), kExitOk) << log.str();
+  expect_run_until_acked(sim, *endpoint, true);
   stop = true;
   gateway.join();
   EXPECT_EQ(lines, (std::vector<std::string>(2, "EDGE-TOKEN 0123456789abcdef-token\n")));
@@ -258,11 +254,7 @@ TEST(DevsimRun, PtyLinkWaitsForTheGatewayToOpenThePort) {
       ::close(fd);
     });
     DeviceSim sim(sim_config(20), Clock::now());
-    RunOptions options;
-    options.exit_when_acked = true;
-    options.timeout = 5s;
-    std::ostringstream log;
-    EXPECT_EQ(run(sim, endpoint, options, log), kExitOk) << log.str();
+    expect_run_until_acked(sim, endpoint, false);
     stop = true;
     gateway.join();
     EXPECT_EQ(sim.stats().acked, 20U);
