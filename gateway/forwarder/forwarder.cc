@@ -175,6 +175,13 @@ Forwarder::Forwarder(Buffer& buffer, ForwarderOptions options, TopicTemplate top
   publish_listener_ = std::make_unique<PublishListener>(*this);
   fbb_ = std::make_unique<flatbuffers::FlatBufferBuilder>(4096);
   slots_.resize(up.max_in_flight);
+  // Full at the start; the first refill is at the first poll's time.
+  if (up.drain_rate_events_s != 0) {
+    event_bucket_.emplace(up.drain_rate_events_s, up.drain_burst_ms, 0);
+  }
+  if (up.drain_rate_bytes_s != 0) {
+    byte_bucket_.emplace(up.drain_rate_bytes_s, up.drain_burst_ms, 0);
+  }
   // No persistence object: Paho keeps nothing of its own; the LMDB buffer is the store. Paho's
   // own queue must hold the whole window plus the status messages, or publish fails with -12;
   // twice the window, because right after a reconnect it may still hold the publishes of the
@@ -494,35 +501,11 @@ void Forwarder::mark_for_delete(const std::vector<std::uint64_t>& keys, std::uin
 }
 
 std::uint64_t Forwarder::drain_wait_us(std::uint64_t now_us) {
-  const UpstreamConfig& up = options_.upstream;
-  if (up.drain_rate_events_s == 0 && up.drain_rate_bytes_s == 0) {
-    return 0;
-  }
-  const auto refill = [&](double& tokens, std::uint32_t rate) {
-    const double capacity =
-        std::max(1.0, static_cast<double>(rate) * static_cast<double>(up.drain_burst_ms) / 1e3);
-    if (tokens_at_us_ == 0) {
-      tokens = capacity;  // a bucket starts full
-    } else {
-      const double elapsed_s = static_cast<double>(now_us - tokens_at_us_) / 1e6;
-      tokens = std::min(capacity, tokens + static_cast<double>(rate) * elapsed_s);
-    }
-  };
-  if (tokens_at_us_ == 0 || now_us > tokens_at_us_) {
-    refill(event_tokens_, up.drain_rate_events_s);
-    refill(byte_tokens_, up.drain_rate_bytes_s);
-    tokens_at_us_ = now_us;
-  }
-  // A message may go while both buckets hold something; it may take them below zero (a batch
-  // bigger than the burst still goes), and the debt is paid before the next one.
-  const auto wait = [](double tokens, std::uint32_t rate) -> std::uint64_t {
-    if (rate == 0 || tokens > 0) {
-      return 0;
-    }
-    return static_cast<std::uint64_t>(-tokens / static_cast<double>(rate) * 1e6) + 1U;
-  };
-  return std::max(wait(event_tokens_, up.drain_rate_events_s),
-                  wait(byte_tokens_, up.drain_rate_bytes_s));
+  // A message may go while both buckets hold something; publish() may take them below zero (a
+  // batch bigger than the burst still goes), and the debt is paid before the next one.
+  const std::uint64_t events = event_bucket_ ? event_bucket_->wait_us(now_us) : 0;
+  const std::uint64_t bytes = byte_bucket_ ? byte_bucket_->wait_us(now_us) : 0;
+  return std::max(events, bytes);
 }
 
 std::uint64_t Forwarder::flush_deletes(std::uint64_t now_us, bool force) {
@@ -564,9 +547,9 @@ std::uint64_t Forwarder::publish_more(std::uint64_t now_us) {
   }
   const bool batching = up.payload == PayloadMode::kBatch;
   std::size_t free = window_ - used;
-  if (!batching && up.drain_rate_events_s != 0) {
+  if (!batching && event_bucket_) {
     // Prepare no more single-event messages than the bucket lets go now.
-    free = std::min(free, std::max<std::size_t>(1, static_cast<std::size_t>(event_tokens_)));
+    free = std::min(free, std::max<std::size_t>(1, event_bucket_->tokens()));
   }
   if (live_from_key_ == 0) {
     return publish_pass(now_us, next_key_, UINT64_MAX, free, true).wait_us;
@@ -811,8 +794,12 @@ bool Forwarder::publish(Outgoing& out) {
     in_flight_.emplace(key, static_cast<std::uint32_t>(index));
   }
   ++stats_.published;
-  event_tokens_ -= static_cast<double>(out.keys.size());
-  byte_tokens_ -= static_cast<double>(payload_bytes);
+  if (event_bucket_) {
+    event_bucket_->spend(out.keys.size());
+  }
+  if (byte_bucket_) {
+    byte_bucket_->spend(payload_bytes);
+  }
   return true;
 }
 

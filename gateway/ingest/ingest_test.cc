@@ -10,7 +10,6 @@
 
 #include "edge/gateway/aligned_copy.h"
 #include "edge/gateway/link_auth.h"
-#include "edge/gateway/link_rate.h"
 #include "edge/gateway/temp_dir.h"
 
 namespace edge::gateway {
@@ -353,21 +352,6 @@ TEST_F(IngestRateTest, ALinkRefusedBeforeItsFirstFrameIsCountedForItsListener) {
   EXPECT_EQ(ingest_->refused().at("tcp:127.0.0.1:7700").at("auth"), 2U);
   EXPECT_EQ(stats().counters.at("refused.auth"), 2U);
   EXPECT_TRUE(sink_.acks.empty());
-}
-
-TEST(LinkRate, BucketSizeRetryAndTheLargestValues) {
-  LinkRate one(1, 1, 0);  // 1 event/s, 1 ms: less than an event's worth, so one event
-  EXPECT_EQ(one.capacity_events(), 1U);
-  EXPECT_TRUE(one.take(0));
-  EXPECT_FALSE(one.take(999'999));
-  EXPECT_EQ(one.retry_after_ms(1), 1U);
-  EXPECT_TRUE(one.take(1'000'000));
-  EXPECT_EQ(one.retry_after_ms(5), 1000U) << "asks for the bucket's size at most";
-  // The largest configurable bucket: 10,000,000 events/s for 60 s, no overflow.
-  LinkRate big(10'000'000, 60'000, 0);
-  EXPECT_EQ(big.capacity_events(), 600'000'000U);
-  EXPECT_TRUE(big.take(std::uint64_t{1} << 62U));
-  EXPECT_EQ(big.tokens(), 599'999'999U);
 }
 
 // ---- the token line of a listener with a token_file ----

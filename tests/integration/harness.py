@@ -154,9 +154,22 @@ class GatewayTestCase(unittest.TestCase):
     def tearDown(self):
         for sim in self.sims:
             sim.terminate()
+        if self._failed():
+            # A timeout in the test says what it waited for; the gateway's log says why (a
+            # sanitizer report, a crash, a refused connect). Shown before the workdir goes.
+            for gw in self.gateways:
+                status = gw.proc.poll() if gw.proc else None
+                print(f"\n--- {gw.log_path} (exit {status}), last 4000 characters:\n"
+                      f"{gw.log()[-4000:]}", file=sys.stderr)
         for gw in self.gateways:
             gw.stop()
         self._tmp.cleanup()
+
+    def _failed(self):
+        """Whether this test has failed so far (unittest records it before tearDown runs)."""
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        problems = getattr(result, "failures", []) + getattr(result, "errors", [])
+        return any(test is self for test, _ in problems)
 
     def gateway(self, *args):
         gw = Gateway(self.workdir, list(args))

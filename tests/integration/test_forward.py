@@ -38,16 +38,27 @@ class Subscriber:
             raise AssertionError(f"edgectl sub exited {status}: {self.stderr()[-3000:]}")
         with open(self.out_path) as f:
             events = [json.loads(line) for line in f if line.strip()]
-        summary = json.loads(self.stderr().strip().splitlines()[-1])
-        return events, summary
+        return events, self.summary()
 
     def stop(self):
         """Ends it now (SIGTERM): the unique events so far and the closing summary."""
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        status = self.proc.wait(timeout=30)
+        if status != 0:
+            raise AssertionError(f"edgectl sub exited {status} on SIGTERM: "
+                                 f"{self.stderr()[-3000:]}")
         with open(self.out_path) as f:
             events = [json.loads(line) for line in f if line.strip()]
-        return events, json.loads(self.stderr().strip().splitlines()[-1])
+        return events, self.summary()
+
+    def summary(self):
+        """The closing summary: the last line edgectl sub writes to stderr, a JSON object."""
+        lines = self.stderr().strip().splitlines()
+        try:
+            return json.loads(lines[-1])
+        except (IndexError, json.JSONDecodeError):
+            raise AssertionError(f"edgectl sub ended without its summary line: "
+                                 f"{self.stderr()[-3000:]}") from None
 
     def kill(self):
         if self.proc.poll() is None:

@@ -89,6 +89,7 @@
 #include "edge/gateway/aligned_copy.h"
 #include "edge/gateway/buffer.h"
 #include "edge/gateway/config.h"
+#include "edge/gateway/token_bucket.h"
 #include "edge/gateway/topic_template.h"
 
 namespace mqtt {
@@ -249,10 +250,10 @@ class Forwarder {
   std::uint64_t delete_log_due_us_ = 0;
   std::uint64_t expiry_log_due_us_ = 0;
   std::size_t pending_expired_ = 0;  // of pending_delete_, how many expired
-  // Paced drain: tokens may go below zero by one message (see drain_wait_us).
-  double event_tokens_ = 0;
-  double byte_tokens_ = 0;
-  std::uint64_t tokens_at_us_ = 0;  // last refill; 0: the buckets start full
+  // Paced drain (upstream.drain_rate_*; nullopt: that rate is off). A message goes while both
+  // hold something and may take them below zero (see drain_wait_us).
+  std::optional<TokenBucket> event_bucket_;
+  std::optional<TokenBucket> byte_bucket_;
   std::uint32_t window_ = 0;
   std::uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
   AlignedCopy scratch_;

@@ -11,7 +11,7 @@
 // per interval per (source, reason), and never stops the link.
 //
 // Per link (session) a token bucket bounds the events taken (link_rate_events_s, link_burst_ms;
-// edge/gateway/link_rate.h): a valid event beyond it is not stored but acked Busy with
+// edge/gateway/token_bucket.h): a valid event beyond it is not stored but acked Busy with
 // retry_after_ms = the time until the bucket holds as many events as the link was refused in
 // that flush, and counted as refused "rate_limited". A flooding device slows down to its rate
 // and loses nothing (it keeps the events and resends); the other links are not held up. Per-link
@@ -32,7 +32,7 @@
 
 #include "edge/gateway/aligned_copy.h"
 #include "edge/gateway/buffer.h"
-#include "edge/gateway/link_rate.h"
+#include "edge/gateway/token_bucket.h"
 #include "edge/link/frame.h"
 #include "edge/wire/messages.h"
 
@@ -125,8 +125,8 @@ class Ingest {
   // What Ingest keeps per session, from its first frame to forget_session.
   struct Link {
     std::string source;
-    std::optional<LinkRate> rate;  // nullopt: no limit
-    std::uint64_t limited = 0;     // events refused by `rate` since the last flush
+    std::optional<TokenBucket> rate;  // nullopt: no limit
+    std::uint64_t limited = 0;        // events refused by `rate` since the last flush
   };
 
   bool ensure_batch(std::uint64_t now_us);
