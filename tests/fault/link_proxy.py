@@ -14,7 +14,8 @@ with probability 2^-32). Sent segments equal to a received one arrive intact; em
 inserted next to a delimiter) are ignored by the decoder. Segments still open when the connection
 closes are not counted: the receiver never sees their end either.
 
-Standard library only. Used in-process by tests/fault/test_link_faults.py, or (TCP) on its own:
+Standard library only (the TCP relay is TcpRelay, scripts/edgepy/relay.py). Used in-process by
+tests/fault/test_link_faults.py, or (TCP) on its own:
 
     python3 link_proxy.py --upstream 127.0.0.1:7700 --listen 127.0.0.1:7701 \\
         --noise 1e-3 --drop 0 --flip 0 --seed 42 [--up-only]
@@ -31,11 +32,13 @@ import os
 import random
 import select
 import signal
-import socket
 import sys
 import threading
 import time
 import tty
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from edgepy.relay import TcpRelay  # noqa: E402
 
 KINDS = ("noise", "drop", "flip")
 
@@ -157,50 +160,35 @@ class Direction:
             return out
 
 
-class LinkProxy:
-    """Listens on `listen` (host, port; port 0: a free one, see .port) and connects every
-    accepted connection to `upstream`. `rates` is {kind: per-byte probability} for the device ->
-    gateway direction ("up"); `down_rates` for gateway -> device ("down"; default: the same,
-    None: no injection). Each connection's directions get their own generator, seeded from
-    `seed`, the connection's index and the direction."""
+class LinkProxy(TcpRelay):
+    """A TcpRelay that listens on `listen` (host, port; port 0: a free one, see .port) and
+    connects every accepted connection to `upstream`. `rates` is {kind: per-byte probability} for
+    the device -> gateway direction ("up"); `down_rates` for gateway -> device ("down"; default:
+    the same, None: no injection). Each connection's directions get their own generator, seeded
+    from `seed`, the connection's index and the direction. Half-closes as TcpRelay does, so every
+    segment a side sent before its end is counted; idle() once every connection has ended."""
 
     def __init__(self, upstream, rates, seed, down_rates="same", listen=("127.0.0.1", 0)):
-        self.upstream = upstream
         self.rates = dict(rates)
         self.down_rates = self.rates if down_rates == "same" else dict(down_rates or {})
         self.seed = seed
         Injector(self.rates, random.Random(0))  # refuse bad rates now, not in a thread
         Injector(self.down_rates, random.Random(0))
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(listen)
-        self.listener.listen(16)
-        self.port = self.listener.getsockname()[1]
-        self.lock = threading.Lock()
         self.directions = {"up": [], "down": []}
-        self.connections = 0
-        self.open_pumps = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        super().__init__(upstream, listen, dial_timeout=5)
+
+    def transforms(self, index):
+        up = Direction(self.rates, random.Random(f"{self.seed}/{index}/up"))
+        down = Direction(self.down_rates, random.Random(f"{self.seed}/{index}/down"))
+        with self.lock:
+            self.directions["up"].append(up)
+            self.directions["down"].append(down)
+        return up.pass_through, down.pass_through
 
     def describe(self):
         return (f"link-proxy: listening on 127.0.0.1:{self.port} -> "
                 f"{self.upstream[0]}:{self.upstream[1]}, seed {self.seed}, "
                 f"up {self.rates}, down {self.down_rates}")
-
-    def close(self):
-        self.running = False
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.listener.close()
-
-    def idle(self):
-        """Every accepted connection has ended in both directions."""
-        with self.lock:
-            return self.open_pumps == 0
 
     def totals(self, direction):
         """Summed counts of `direction` ("up" or "down") over every connection so far."""
@@ -223,59 +211,6 @@ class LinkProxy:
     def summary(self):
         return {"seed": self.seed, "connections": self.connections, "up": self.totals("up"),
                 "down": self.totals("down")}
-
-    def _accept(self):
-        while self.running:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(self.upstream, timeout=5)
-            except OSError:
-                client.close()  # the device sees its link refused, as without the proxy
-                continue
-            server.settimeout(None)
-            for s in (client, server):
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self.lock:
-                index = self.connections
-                self.connections += 1
-                up = Direction(self.rates, random.Random(f"{self.seed}/{index}/up"))
-                down = Direction(self.down_rates, random.Random(f"{self.seed}/{index}/down"))
-                self.directions["up"].append(up)
-                self.directions["down"].append(down)
-                self.open_pumps += 2
-            ends = []
-            threading.Thread(target=self._pump, args=(client, server, up, ends),
-                             daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, down, ends),
-                             daemon=True).start()
-
-    def _pump(self, src, dst, direction, ends):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                out = direction.pass_through(data)
-                if out:
-                    dst.sendall(out)
-        except OSError:
-            pass
-        finally:
-            # Half-close: the other side reads to the end of what was sent, then sees EOF.
-            try:
-                dst.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-            with self.lock:
-                self.open_pumps -= 1
-                ends.append(1)
-                last = len(ends) == 2
-            if last:  # both directions ended: the connection is over
-                src.close()
-                dst.close()
 
 
 class PtyLinkProxy:

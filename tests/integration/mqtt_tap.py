@@ -6,9 +6,12 @@ Why: a broker killed with SIGKILL may have PUBACKed messages it never delivered 
 subscriber. Those are the broker's losses, not the gateway's; the tap tells them apart, so a
 test can require exactly zero losses by the gateway and still report what the broker lost."""
 
-import socket
+import os
 import struct
-import threading
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from edgepy.relay import TcpRelay  # noqa: E402
 
 
 def _varint(buf, pos):
@@ -75,70 +78,42 @@ def _event_id(flags, body):
     return packet_id, None
 
 
-class MqttTap:
+class MqttTap(TcpRelay):
+    """A TcpRelay on a free loopback port (.port) to the broker on 127.0.0.1:`broker_port`, which
+    adds to .pubacked (under .lock) the event ID of every PUBLISH the broker PUBACKed with a
+    success reason code. A PUBACK is recorded before it is forwarded: an event the gateway saw
+    acknowledged is in .pubacked. The broker down: the gateway sees its connect fail; the broker
+    killed: the gateway sees its connection end."""
+
     def __init__(self, broker_port):
         self.broker_port = broker_port
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(8)
-        self.port = self.listener.getsockname()[1]
         self.pubacked = set()  # event IDs the broker acknowledged (reason < 0x80)
-        self.lock = threading.Lock()
-        self.running = True
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(("127.0.0.1", broker_port), dial_timeout=2)
 
-    def close(self):
-        self.running = False
-        self.listener.close()
+    def transforms(self, index):
+        pending = {}  # packet id -> event id, for this connection
+        to_broker, to_gateway = bytearray(), bytearray()
 
-    def _accept(self):
-        while self.running:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.broker_port), timeout=2)
-            except OSError:
-                client.close()  # broker down: the gateway sees a failed connect
-                continue
-            upstream.settimeout(None)
-            pending = {}  # packet id -> event id, for this connection
-            threading.Thread(target=self._pump, args=(client, upstream, pending, True),
-                             daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, pending, False),
-                             daemon=True).start()
-
-    def _pump(self, src, dst, pending, to_broker):
-        buf = bytearray()
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                buf += data
-                for kind, flags, body in _packets(buf):
-                    if to_broker and kind == 3:  # PUBLISH
-                        packet_id, event = _event_id(flags, body)
-                        if event is not None:
-                            with self.lock:
-                                pending[packet_id] = event
-                    elif not to_broker and kind == 4:  # PUBACK
-                        packet_id = struct.unpack(">H", body[:2])[0]
-                        reason = body[2] if len(body) > 2 else 0
+        def publishes(data):
+            to_broker.extend(data)
+            for kind, flags, body in _packets(to_broker):
+                if kind == 3:  # PUBLISH
+                    packet_id, event = _event_id(flags, body)
+                    if event is not None:
                         with self.lock:
-                            event = pending.pop(packet_id, None)
-                            if event is not None and reason < 0x80:
-                                self.pubacked.add(event)
-                # Forward only after recording: the gateway cannot see a PUBACK the tap missed.
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                s.close()
+                            pending[packet_id] = event
+            return data
+
+        def pubacks(data):
+            to_gateway.extend(data)
+            for kind, _, body in _packets(to_gateway):
+                if kind == 4:  # PUBACK
+                    packet_id = struct.unpack(">H", body[:2])[0]
+                    reason = body[2] if len(body) > 2 else 0
+                    with self.lock:
+                        event = pending.pop(packet_id, None)
+                        if event is not None and reason < 0x80:
+                            self.pubacked.add(event)
+            return data  # forwarded only now: the gateway cannot see a PUBACK the tap missed
+
+        return publishes, pubacks
