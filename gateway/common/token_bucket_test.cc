@@ -65,5 +65,17 @@ TEST(TokenBucket, RefillStopsAtTheCapacityFromAnyDebt) {
   EXPECT_EQ(b.tokens(), 10U) << "full, not more";
 }
 
+TEST(TokenBucket, FullAtIsWhenItIsTheSameAsANewBucket) {
+  TokenBucket b(1000, 500, 1'000);  // holds 500, 1 token a millisecond
+  EXPECT_EQ(b.full_at_us(), 1'000U) << "full from the start";
+  ASSERT_TRUE(b.take(2'000, 3));
+  EXPECT_EQ(b.full_at_us(), 5'000U) << "3 tokens at 1,000/s: 3 ms";
+  b.spend(2);  // 495 left
+  EXPECT_EQ(b.full_at_us(), 7'000U);
+  EXPECT_EQ(b.wait_us(7'000), 0U);
+  EXPECT_EQ(b.tokens(), 500U);
+  EXPECT_EQ(b.full_at_us(), 7'000U) << "full: no later than now";
+}
+
 }  // namespace
 }  // namespace edge::gateway

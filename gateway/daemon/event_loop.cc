@@ -94,7 +94,7 @@ void EventLoop::close_session(SessionId id, const char* why, bool log) {
   ::close(s.fd);
   session_by_fd_.erase(s.fd);
   auth_deadlines_.erase({s.auth_deadline_us, id});
-  ingest_.forget_session(id);
+  ingest_.forget_session(id, monotonic_us());
   if (s.serial) {
     Serial& port = serials_[s.serial_index];
     port.session = 0;

@@ -126,7 +126,11 @@ void Ingest::on_batch(SessionId session, const wire::EventBatch& batch, const st
     return;
   }
   std::optional<std::uint32_t> boot;
-  const std::uint64_t limited_before = links_.at(session).limited;
+  Link& link = links_.at(session);
+  if (!link.device) {
+    adopt_rate(link, batch.device(), now_us);
+  }
+  const std::uint64_t limited_before = link.limited;
   for (const wire::EventBlob* blob : *batch.events()) {
     if (blob == nullptr || blob->data() == nullptr) {
       refuse(source, "invalid_flatbuffer", now_us);
@@ -138,7 +142,7 @@ void Ingest::on_batch(SessionId session, const wire::EventBatch& batch, const st
     }
   }
   // One count and at most one log line per frame for the events over the link's rate.
-  if (const std::uint64_t limited = links_.at(session).limited - limited_before; limited != 0) {
+  if (const std::uint64_t limited = link.limited - limited_before; limited != 0) {
     refuse(source, "rate_limited", now_us,
            fmt::format("{} events of device {} over ingest.link_rate_events_s = {} (burst {} ms)",
                        limited, device_hex(batch.device()), options_.link_rate_events_s,
@@ -231,17 +235,44 @@ void Ingest::flush(std::uint64_t now_us) {
   limited_links_.clear();
 }
 
-void Ingest::forget_session(SessionId session) {
+void Ingest::forget_session(SessionId session, std::uint64_t now_us) {
   std::erase_if(pending_, [session](const Pending& p) { return p.session == session; });
   const auto it = links_.find(session);
   if (it == links_.end()) {
     return;
+  }
+  const Link& link = it->second;
+  if (link.rate && link.device && link.rate->full_at_us() > now_us) {
+    retain_rate(*link.device, *link.rate, now_us);
   }
   // A connection's source names it alone ("tcp:127.0.0.1:7700#12"): without this, every
   // connection that ever sent a bad frame would leave its counts and log state behind for good.
   refused_.erase(it->second.source);
   log_limit_.forget(it->second.source + '/');
   links_.erase(it);
+}
+
+void Ingest::retain_rate(std::uint64_t device, const TokenBucket& rate, std::uint64_t now_us) {
+  if (retained_rates_.size() >= kMaxRetainedRates && !retained_rates_.contains(device)) {
+    std::erase_if(retained_rates_,
+                  [now_us](const auto& kept) { return kept.second.full_at_us() <= now_us; });
+    if (retained_rates_.size() >= kMaxRetainedRates) {
+      return;
+    }
+  }
+  retained_rates_.insert_or_assign(device, rate);
+}
+
+void Ingest::adopt_rate(Link& link, std::uint64_t device, std::uint64_t now_us) {
+  link.device = device;
+  const auto it = retained_rates_.find(device);
+  if (it == retained_rates_.end()) {
+    return;
+  }
+  if (link.rate && it->second.full_at_us() > now_us) {
+    link.rate = it->second;  // what the device's last link left, refilled from then
+  }
+  retained_rates_.erase(it);
 }
 
 void Ingest::send_acks(bool committed) {

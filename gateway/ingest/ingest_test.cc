@@ -330,18 +330,75 @@ TEST_F(IngestRateTest, AClosedLinkLeavesNoStateBehind) {
   }
   ingest_->flush(1);
   EXPECT_EQ(ingest_->refused().at("tcp:x#7").at("rate_limited"), 1U);
-  ingest_->forget_session(7);
+  ingest_->forget_session(7, 1);
   EXPECT_EQ(ingest_->refused().count("tcp:x#7"), 0U);
-  // The same session id again (it never is in the daemon; here it shows the bucket went too):
-  // a full bucket.
+  EXPECT_EQ(ingest_->retained_rates(), 1U) << "the emptied bucket is kept for device A1";
+  // Half a second later the kept bucket is full again: the device's next link takes it, and the
+  // map is empty again.
   for (std::uint32_t seq = 501; seq < 1001; ++seq) {
-    ingest_->on_frame(7, "tcp:x#7", batch(0xA1, 1, {seq}).bytes(), 2);
+    ingest_->on_frame(8, "tcp:x#8", batch(0xA1, 1, {seq}).bytes(), 500'001);
   }
-  ingest_->flush(2);
-  EXPECT_EQ(acked(7, wire::AckStatus::Ok), 1000U);
+  ingest_->flush(500'001);
+  EXPECT_EQ(acked(8, wire::AckStatus::Ok), 500U);
+  EXPECT_EQ(ingest_->retained_rates(), 0U);
+  // A bucket already full again when its link closes is not kept at all.
+  ingest_->forget_session(8, 1'000'002);
+  EXPECT_EQ(ingest_->retained_rates(), 0U);
   // The persisted totals stay.
   EXPECT_EQ(stats().counters.at("refused.rate_limited"), 1U);
   EXPECT_EQ(stats().counters.at("refused.bad_crc"), 1U);
+}
+
+// A device that reconnects carries its bucket over: without it, closing and reopening the link
+// after every burst got a fresh burst each time (20,000 events per reconnect by default), so a
+// reconnect loop went around the rate.
+TEST_F(IngestRateTest, AReconnectingDeviceGetsItsOldBucketNotAFreshBurst) {
+  std::uint32_t seq = 0;
+  std::uint64_t ok = 0;
+  // Ten links, each opened, flooded and closed within the same millisecond: at 1,000/s with a
+  // burst of 500, exactly the burst and one millisecond's refill get in, not ten bursts.
+  for (SessionId session = 1; session <= 10; ++session) {
+    for (int i = 0; i < 600; ++i, ++seq) {
+      ingest_->on_frame(session, "tcp:r#" + std::to_string(session), batch(0xA1, 1, {seq}).bytes(),
+                        2'000'000 + session * 100);
+    }
+    ingest_->flush(2'000'000 + session * 100);
+    ok += acked(session, wire::AckStatus::Ok);
+    ingest_->forget_session(session, 2'000'000 + session * 100);
+  }
+  EXPECT_EQ(ok, 500U);
+  // Another device on a new link is not charged for it: a full burst.
+  for (std::uint32_t i = 0; i < 600; ++i) {
+    ingest_->on_frame(20, "tcp:r#20", batch(0xB2, 1, {i}).bytes(), 2'001'000);
+  }
+  ingest_->flush(2'001'000);
+  EXPECT_EQ(acked(20, wire::AckStatus::Ok), 500U);
+  // The reconnecting device again, one second later: it has refilled to its burst, no more.
+  for (int i = 0; i < 600; ++i, ++seq) {
+    ingest_->on_frame(11, "tcp:r#11", batch(0xA1, 1, {seq}).bytes(), 3'001'000);
+  }
+  ingest_->flush(3'001'000);
+  EXPECT_EQ(acked(11, wire::AckStatus::Ok), 500U);
+}
+
+// kMaxRetainedRates at its bound: buckets already full again make room; when none is, a closed
+// link's bucket is not kept (that device's next link starts full, as before buckets were kept).
+TEST_F(IngestRateTest, RetainedBucketsStayWithinTheirBound) {
+  // One event each: the bucket is a token short, full again 1 ms later (1,000/s).
+  const auto send_one_and_close = [&](SessionId session, std::uint64_t device,
+                                      std::uint64_t now_us) {
+    ingest_->on_frame(session, "tcp:b", batch(device, 1, {0}).bytes(), now_us);
+    ingest_->forget_session(session, now_us);  // before a flush: the device would resend
+  };
+  for (SessionId s = 0; s < kMaxRetainedRates; ++s) {
+    send_one_and_close(s + 1, 0x1000 + s, 10'000'000);
+  }
+  ASSERT_EQ(ingest_->retained_rates(), kMaxRetainedRates);
+  send_one_and_close(kMaxRetainedRates + 1, 0x9000, 10'000'500);
+  EXPECT_EQ(ingest_->retained_rates(), kMaxRetainedRates) << "full, none full again: not kept";
+  // Past every kept bucket's refill, the next one clears them all and is kept.
+  send_one_and_close(kMaxRetainedRates + 2, 0x9001, 10'001'000);
+  EXPECT_EQ(ingest_->retained_rates(), 1U);
 }
 
 TEST_F(IngestRateTest, ALinkRefusedBeforeItsFirstFrameIsCountedForItsListener) {

@@ -70,6 +70,12 @@ class TokenBucket {
         std::max<std::int64_t>(1, (want - level_ + per_ms - 1) / per_ms));
   }
 
+  /// When the bucket is full again if nothing more is taken (as of the last refill): from then
+  /// on it is the same as a new bucket.
+  [[nodiscard]] std::uint64_t full_at_us() const {
+    return last_us_ + static_cast<std::uint64_t>((capacity_ - level_ + rate_ - 1) / rate_);
+  }
+
   /// Whole tokens held as of the last refill (0 while in debt).
   [[nodiscard]] std::uint64_t tokens() const {
     return level_ > 0 ? static_cast<std::uint64_t>(level_ / kUnit) : 0;

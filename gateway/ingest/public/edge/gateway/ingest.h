@@ -16,6 +16,9 @@
 // that flush, and counted as refused "rate_limited". A flooding device slows down to its rate
 // and loses nothing (it keeps the events and resends); the other links are not held up. Per-link
 // state lives from a session's first frame until forget_session, so it is bounded by the links.
+// One thing outlives a link: its bucket, kept under the device of the link's first batch until
+// it would be full again (at most link_burst_ms) and given to that device's next link, so a
+// device that reconnects does not get a fresh burst each time (at most kMaxRetainedRates kept).
 #pragma once
 
 #include <chrono>
@@ -37,6 +40,11 @@
 #include "edge/wire/messages.h"
 
 namespace edge::gateway {
+
+/// At most this many rate buckets of closed links are kept for their devices. Beyond it (after
+/// dropping those already full again), a closed link's bucket is not kept: that device's next
+/// link starts full, as every link did before buckets were kept.
+inline constexpr std::size_t kMaxRetainedRates = 4096;
 
 using SessionId = std::uint64_t;
 
@@ -91,9 +99,10 @@ class Ingest {
                       std::uint64_t now_us);
   /// Commits what is staged and sends the acks it owes. Call at the end of every loop iteration.
   void flush(std::uint64_t now_us);
-  /// A session closed: its pending acks have nowhere to go (its device will resend); its rate
-  /// bucket, its per-source refusal counts and its log state go too.
-  void forget_session(SessionId session);
+  /// A session closed: its pending acks have nowhere to go (its device will resend); its
+  /// per-source refusal counts and its log state go too. Its rate bucket, unless already full
+  /// again at `now_us`, is kept for the device of its first batch (see above).
+  void forget_session(SessionId session, std::uint64_t now_us);
   /// A connection refused before any frame was read from it (the token check, reason "auth"):
   /// counted for `source` (the listener) with the other refusals, and logged rate-limited per
   /// (source, reason) with `detail` (the peer's address and why; never what it sent).
@@ -106,6 +115,8 @@ class Ingest {
   void set_commit_observer(CommitObserver observer) { commit_observer_ = std::move(observer); }
 
   [[nodiscard]] std::size_t pending_events() const { return pending_.size(); }
+  /// Rate buckets of closed links kept for their devices (at most kMaxRetainedRates).
+  [[nodiscard]] std::size_t retained_rates() const { return retained_rates_.size(); }
   /// Refusals per source and reason ("source" -> "bad_crc" -> n): since start for listeners
   /// and serial ports, while the link is open for a connection (its source is its own).
   [[nodiscard]] const std::map<std::string, std::map<std::string, std::uint64_t>>& refused() const {
@@ -125,12 +136,16 @@ class Ingest {
   // What Ingest keeps per session, from its first frame to forget_session.
   struct Link {
     std::string source;
-    std::optional<TokenBucket> rate;  // nullopt: no limit
-    std::uint64_t limited = 0;        // events refused by `rate` since the last flush
+    std::optional<TokenBucket> rate;      // nullopt: no limit
+    std::uint64_t limited = 0;            // events refused by `rate` since the last flush
+    std::optional<std::uint64_t> device;  // of the first batch: whose bucket `rate` is
   };
 
   bool ensure_batch(std::uint64_t now_us);
   Link& link(SessionId session, const std::string& source, std::uint64_t now_us);
+  // A closed link's bucket kept for `device`; a new link's first batch takes its device's.
+  void retain_rate(std::uint64_t device, const TokenBucket& rate, std::uint64_t now_us);
+  void adopt_rate(Link& link, std::uint64_t device, std::uint64_t now_us);
   void refuse(const std::string& source, const char* reason, std::uint64_t now_us,
               const std::string& detail = {}, std::uint64_t events = 1);
   void on_hello(const wire::Hello& hello, const std::string& source, std::uint64_t now_us);
@@ -148,6 +163,7 @@ class Ingest {
   RateLimitedLog log_limit_;
   std::vector<Pending> pending_;
   std::unordered_map<SessionId, Link> links_;
+  std::unordered_map<std::uint64_t, TokenBucket> retained_rates_;  // device -> closed link's
   std::vector<SessionId> limited_links_;  // links with limited > 0 in this flush
   std::map<std::string, std::map<std::string, std::uint64_t>> refused_;
   AlignedCopy aligned_scratch_;
