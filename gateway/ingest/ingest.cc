@@ -247,8 +247,8 @@ void Ingest::forget_session(SessionId session, std::uint64_t now_us) {
   }
   // A connection's source names it alone ("tcp:127.0.0.1:7700#12"): without this, every
   // connection that ever sent a bad frame would leave its counts and log state behind for good.
-  refused_.erase(it->second.source);
-  log_limit_.forget(it->second.source + '/');
+  refused_.erase(link.source);
+  log_limit_.forget(link.source + '/');
   links_.erase(it);
 }
 

@@ -36,9 +36,7 @@ class Subscriber:
         status = self.proc.wait(timeout=timeout)
         if status != 0:
             raise AssertionError(f"edgectl sub exited {status}: {self.stderr()[-3000:]}")
-        with open(self.out_path) as f:
-            events = [json.loads(line) for line in f if line.strip()]
-        return events, self.summary()
+        return self.events(), self.summary()
 
     def stop(self):
         """Ends it now (SIGTERM): the unique events so far and the closing summary."""
@@ -47,9 +45,12 @@ class Subscriber:
         if status != 0:
             raise AssertionError(f"edgectl sub exited {status} on SIGTERM: "
                                  f"{self.stderr()[-3000:]}")
+        return self.events(), self.summary()
+
+    def events(self):
+        """The unique events printed so far (parsed JSON lines)."""
         with open(self.out_path) as f:
-            events = [json.loads(line) for line in f if line.strip()]
-        return events, self.summary()
+            return [json.loads(line) for line in f if line.strip()]
 
     def summary(self):
         """The closing summary: the last line edgectl sub writes to stderr, a JSON object."""

@@ -72,9 +72,7 @@ class TokenBucket {
 
   /// When the bucket is full again if nothing more is taken (as of the last refill): from then
   /// on it is the same as a new bucket.
-  [[nodiscard]] std::uint64_t full_at_us() const {
-    return last_us_ + static_cast<std::uint64_t>((capacity_ - level_ + rate_ - 1) / rate_);
-  }
+  [[nodiscard]] std::uint64_t full_at_us() const { return last_us_ + fill_us(); }
 
   /// Whole tokens held as of the last refill (0 while in debt).
   [[nodiscard]] std::uint64_t tokens() const {
@@ -92,11 +90,15 @@ class TokenBucket {
     return static_cast<std::int64_t>(std::min(tokens, most)) * kUnit;
   }
 
+  // Microseconds the bucket takes to fill from its level (rounded up).
+  [[nodiscard]] std::uint64_t fill_us() const {
+    return static_cast<std::uint64_t>((capacity_ - level_ + rate_ - 1) / rate_);
+  }
+
   void refill(std::uint64_t now_us) {
     if (now_us > last_us_) {
-      // Past the time the bucket takes to fill from its level, it is full: cap the product too.
-      const std::uint64_t fill_us = static_cast<std::uint64_t>((capacity_ - level_) / rate_) + 1U;
-      const auto elapsed = static_cast<std::int64_t>(std::min(now_us - last_us_, fill_us));
+      // Past the time the bucket takes to fill, it is full: cap the product too.
+      const auto elapsed = static_cast<std::int64_t>(std::min(now_us - last_us_, fill_us()));
       level_ = std::min(capacity_, level_ + elapsed * rate_);
     }
     last_us_ = now_us;
